@@ -1,0 +1,58 @@
+"""The ``spikeflow`` command.
+
+Each sub-command lives in its own module under :mod:`spikeflow.commands`; a module exposes
+``add_parser(subparsers)``, which registers one or more sub-commands and sets ``func`` (a callable
+taking the parsed arguments and returning an exit code). Errors that a user can fix are raised as
+:class:`spikeflow.errors.UserError` and printed as one line, with exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from spikeflow.errors import UserError
+
+COMMAND_MODULES: tuple[str, ...] = (
+    "spikeflow.commands.plot",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="spikeflow",
+        description="Spiking neural networks on PyTorch: train, convert, simulate and plot.",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except UserError as err:
+        print(f"spikeflow {args.command}: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"spikeflow {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("spikeflow")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``spikeflow`` CLI, one module each (see :mod:`spikeflow.cli`)."""

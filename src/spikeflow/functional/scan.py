@@ -1,0 +1,42 @@
+"""The one time loop that every reference neuron path uses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
+
+import torch
+from torch import Tensor
+
+S = TypeVar("S", bound=tuple)
+
+StepFn = Callable[[Tensor, S, Any], tuple[Tensor, S, Tensor]]
+
+
+class Trace(NamedTuple):
+    """Record of a run: ``spikes`` and the pre-reset membrane ``v``, both ``[T, B, ...]``."""
+
+    spikes: Tensor
+    v: Tensor
+
+
+def scan(step: StepFn, x: Tensor, state: S, params: Any, *, record_v: bool = False):
+    """Apply ``step(x[t], state, params) -> (s, state, v)`` for ``t = 0 .. T-1``.
+
+    Arguments:
+        step: a pure step function from :mod:`spikeflow.functional`.
+        x: input ``[T, B, ...]``.
+        state: initial state (a NamedTuple of ``[B, ...]`` tensors).
+        params: the model's parameter tuple.
+        record_v: also return the pre-reset membrane of every step.
+
+    Returns:
+        ``(spikes [T, B, ...], final_state, v [T, B, ...] or None)``.
+    """
+    spikes, vs = [], []
+    for t in range(x.shape[0]):
+        s, state, v = step(x[t], state, params)
+        spikes.append(s)
+        if record_v:
+            vs.append(v)
+    return torch.stack(spikes), state, (torch.stack(vs) if record_v else None)

@@ -1,0 +1,82 @@
+"""Izhikevich (2003) neuron module with the published parameter presets."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from spikeflow.errors import UserError, check_positive_int, check_range
+from spikeflow.functional import IzhikevichParams, IzhikevichState, izhikevich_step
+from spikeflow.nn.neuron import ThresholdNeuron, as_tensor
+
+#: (a, b, c, d) from Izhikevich (2003), Fig. 2.
+PRESETS: dict[str, tuple[float, float, float, float]] = {
+    "regular_spiking": (0.02, 0.2, -65.0, 8.0),
+    "intrinsically_bursting": (0.02, 0.2, -55.0, 4.0),
+    "chattering": (0.02, 0.2, -50.0, 2.0),
+    "fast_spiking": (0.1, 0.2, -65.0, 2.0),
+    "low_threshold_spiking": (0.02, 0.25, -65.0, 2.0),
+}
+PRESETS["bursting"] = PRESETS["intrinsically_bursting"]
+
+
+class Izhikevich(ThresholdNeuron):
+    """Izhikevich neuron: ``v' = 0.04 v^2 + 5 v + 140 - u + I``, ``u' = a (b v - u)``.
+
+    A spike fires when ``v >= 30`` mV; then ``v <- c`` and ``u <- u + d``. Units: mV and ms; the input
+    ``x[t]`` is the current ``I`` during step ``t`` of ``dt`` ms. The state starts at ``v = -65`` mV,
+    ``u = b v``.
+
+    Arguments:
+        preset: ``"regular_spiking"`` (default), ``"fast_spiking"``, ``"bursting"``
+            (intrinsically bursting), ``"chattering"``, ``"low_threshold_spiking"``; or give
+        a, b, c, d: the model parameters (override the preset's).
+        dt: step in ms (default 1.0). substeps: Euler sub-steps for ``v`` (default 2, as published).
+    """
+
+    step_fn = staticmethod(izhikevich_step)
+    state_cls = IzhikevichState
+
+    def __init__(
+        self,
+        preset: str = "regular_spiking",
+        *,
+        a: float | None = None,
+        b: float | None = None,
+        c: float | None = None,
+        d: float | None = None,
+        dt: float = 1.0,
+        substeps: int = 2,
+        v_peak: float = 30.0,
+        surrogate="atan",
+        detach_reset: bool = True,
+    ) -> None:
+        if preset not in PRESETS:
+            raise UserError(
+                f"preset={preset!r} is not a known Izhikevich preset; expected one of "
+                + ", ".join(sorted(PRESETS))
+            )
+        check_range("dt", dt, 0, low_open=True)
+        check_positive_int("substeps", substeps)
+        pa, pb, pc, pd = PRESETS[preset]
+        a, b, c, d = (pa if a is None else a), (pb if b is None else b), (pc if c is None else c), (
+            pd if d is None else d
+        )
+        super().__init__(
+            threshold=v_peak, reset="zero", v_reset=c, surrogate=surrogate, detach_reset=detach_reset
+        )
+        self.preset = preset
+        self.dt = float(dt)
+        self.substeps = substeps
+        for name, value in (("a", a), ("b", b), ("d", d)):
+            self.register_buffer(name, as_tensor(name, value))
+
+    def params(self) -> IzhikevichParams:
+        return IzhikevichParams(self.a, self.b, self.d, self.dt, self.substeps, self.spike_params())
+
+    def initial_state(self, x_t: Tensor) -> IzhikevichState:
+        v = torch.full_like(x_t, -65.0)
+        return IzhikevichState(v, self.b.to(v) * v)
+
+    def extra_repr(self) -> str:
+        return f"preset={self.preset!r}, dt={self.dt}, substeps={self.substeps}"

@@ -1,0 +1,206 @@
+"""The base of every spiking neuron module: one generic forward/step/trace over a pure step function.
+
+A subclass supplies three things: ``step_fn`` (a pure step from :mod:`spikeflow.functional`),
+``params()`` (the parameter NamedTuple, built from its buffers and parameters) and
+``initial_state(x_t)`` (a fresh state shaped like one time step of input).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor, nn
+
+from spikeflow import kernels
+from spikeflow import surrogate as surrogates
+from spikeflow.errors import UserError, check_choice, check_positive_int, check_range
+from spikeflow.functional import RESET_MODES, SpikeParams, Trace, scan
+
+
+def check_input(x: Tensor, *, min_dim: int = 2, what: str = "[T, B, ...]") -> None:
+    """Raise if ``x`` is not a floating tensor with at least ``min_dim`` dimensions."""
+    if not isinstance(x, Tensor):
+        raise UserError(f"x={type(x).__name__} is not valid; expected a torch.Tensor {what}")
+    if x.dim() < min_dim:
+        raise UserError(f"x has shape {tuple(x.shape)}; expected at least {min_dim} dims {what}")
+    if not x.is_floating_point():
+        raise UserError(f"x has dtype {x.dtype}; expected a floating dtype (float32/64, bfloat16)")
+    if min_dim >= 2 and x.shape[0] == 0:
+        raise UserError(f"x has shape {tuple(x.shape)}; expected at least one time step (T >= 1)")
+
+
+def _tensors(state: Any) -> Iterator[Tensor]:
+    if isinstance(state, Tensor):
+        yield state
+    elif isinstance(state, tuple):
+        for item in state:
+            yield from _tensors(item)
+
+
+def check_state(state: tuple, x_t: Tensor, cls: type) -> None:
+    """Raise unless ``state`` is a ``cls`` whose tensors all have the shape of ``x_t``."""
+    if not isinstance(state, cls):
+        raise UserError(f"state={type(state).__name__} is not valid; expected {cls.__name__}")
+    for name, t in zip(state._fields, state, strict=True):
+        for tensor in _tensors(t):
+            if tensor.shape != x_t.shape:
+                raise UserError(
+                    f"state.{name} has shape {tuple(tensor.shape)}; expected {tuple(x_t.shape)} "
+                    "(the shape of one time step of input)"
+                )
+
+
+def as_tensor(name: str, value: float | Tensor) -> Tensor:
+    """A float tensor from a number or tensor, rejecting non-finite values."""
+    t = torch.as_tensor(value, dtype=torch.get_default_dtype()).detach().clone()
+    if not t.is_floating_point() or not torch.isfinite(t).all():
+        raise UserError(f"{name}={value!r} is not valid; expected finite number(s)")
+    return t
+
+
+def decay(name: str, value: float | Tensor | None, tau: float | None, dt: float | None) -> Tensor:
+    """A per-step decay factor in [0, 1], given directly or as ``exp(-dt / tau)`` (exact)."""
+    if tau is not None:
+        if value is not None:
+            raise UserError(f"give either {name} or tau, not both ({name}={value!r}, tau={tau!r})")
+        if dt is None:
+            raise UserError(f"tau={tau!r} needs dt (the time step, in the same unit as tau)")
+        check_range("tau", tau, 0, low_open=True)
+        check_range("dt", dt, 0, low_open=True)
+        return torch.tensor(math.exp(-dt / tau), dtype=torch.get_default_dtype())
+    if value is None:
+        raise UserError(f"{name} is required (or tau and dt)")
+    t = as_tensor(name, value)
+    if (t < 0).any() or (t > 1).any():
+        raise UserError(f"{name}={value!r} is out of range; expected values in [0, 1]")
+    return t
+
+
+class Neuron(nn.Module):
+    """Generic multi-step machinery shared by every neuron module (forward, step, trace).
+
+    Subclasses set ``step_fn`` (a pure step from :mod:`spikeflow.functional`), ``state_cls``,
+    ``kind`` (fused-kernel family, ``""`` for none) and implement ``params()`` and
+    ``initial_state(x_t)``.
+    """
+
+    step_fn: ClassVar[Callable[..., Any]]
+    state_cls: ClassVar[type]
+    kind: ClassVar[str] = ""
+
+    def __init__(self, *, backend: str = "auto") -> None:
+        super().__init__()
+        check_choice("backend", backend, kernels.BACKENDS)
+        self.backend = backend
+
+    def params(self) -> Any:
+        """The parameter NamedTuple for ``step_fn``, built from buffers and parameters."""
+        raise NotImplementedError
+
+    def initial_state(self, x_t: Tensor) -> tuple:
+        """Fresh (resting) state for one time step of input ``x_t`` ``[B, ...]``."""
+        raise NotImplementedError
+
+    def _prepare(self, x_t: Tensor, state: tuple | None) -> tuple:
+        if state is None:
+            return self.initial_state(x_t)
+        check_state(state, x_t, self.state_cls)
+        return state
+
+    def forward(self, x: Tensor, state: tuple | None = None) -> tuple[Tensor, tuple]:
+        """Run over the whole sequence.
+
+        Arguments:
+            x: input ``[T, B, ...]``.
+            state: state to continue from; ``None`` starts from rest.
+
+        Returns:
+            ``(spikes [T, B, ...], final state)``.
+        """
+        check_input(x)
+        state = self._prepare(x[0], state)
+        params = self.params()
+        if self.kind:
+            fused = kernels.multi_step(self.kind, x, state, params, self.backend)
+            if fused is not None:
+                return fused
+        spikes, state, _ = scan(type(self).step_fn, x, state, params)
+        return spikes, state
+
+    def step(self, x_t: Tensor, state: tuple | None = None) -> tuple[Tensor, tuple]:
+        """One time step: ``x_t`` is ``[B, ...]``. Returns ``(spikes [B, ...], state)``."""
+        check_input(x_t, min_dim=1, what="[B, ...]")
+        s, state, _ = type(self).step_fn(x_t, self._prepare(x_t, state), self.params())
+        return s, state
+
+    def trace(self, x: Tensor, state: tuple | None = None) -> Trace:
+        """Run and record spikes and the pre-reset membrane ``v`` (both ``[T, B, ...]``)."""
+        check_input(x)
+        spikes, _, v = scan(
+            type(self).step_fn, x, self._prepare(x[0], state), self.params(), record_v=True
+        )
+        return Trace(spikes, v)
+
+    def extra_repr(self) -> str:
+        return f"backend={self.backend!r}" if self.backend != "auto" else ""
+
+
+class ThresholdNeuron(Neuron):
+    """A neuron that fires at a threshold and resets: the arguments common to the LIF family.
+
+    Arguments:
+        threshold: firing threshold (scalar or per-neuron). reset: ``"subtract" | "zero" | "none"``.
+        v_reset: membrane value after a ``"zero"`` reset. refractory: steps after a spike with input
+        ignored, ``v`` held and no spike. surrogate: name or instance. detach_reset: no gradient through
+        the reset. learn_threshold: make the threshold an ``nn.Parameter``. backend: fused kernel choice.
+    """
+
+    def __init__(
+        self,
+        *,
+        threshold: float | Tensor = 1.0,
+        reset: str = "subtract",
+        v_reset: float = 0.0,
+        refractory: int = 0,
+        surrogate: str | surrogates.Surrogate = "atan",
+        detach_reset: bool = True,
+        learn_threshold: bool = False,
+        backend: str = "auto",
+    ) -> None:
+        super().__init__(backend=backend)
+        check_choice("reset", reset, RESET_MODES)
+        check_positive_int("refractory", refractory, allow_zero=True)
+        self.reset = reset
+        self.refractory = refractory
+        self.surrogate = surrogates.get(surrogate)
+        self.detach_reset = bool(detach_reset)
+        self.register_tensor("threshold", as_tensor("threshold", threshold), learn_threshold)
+        self.register_buffer("v_reset", as_tensor("v_reset", v_reset))
+
+    def register_tensor(self, name: str, value: Tensor, learn: bool) -> None:
+        """Store a hyper-parameter as an ``nn.Parameter`` (learnable) or a buffer."""
+        if learn:
+            setattr(self, name, nn.Parameter(value))
+        else:
+            self.register_buffer(name, value)
+
+    def spike_params(self, threshold: Tensor | None = None) -> SpikeParams:
+        return SpikeParams(
+            self.threshold if threshold is None else threshold,
+            self.reset,
+            self.v_reset,
+            self.refractory,
+            self.surrogate,
+            self.detach_reset,
+        )
+
+    def extra_repr(self) -> str:
+        parts = [f"reset={self.reset!r}", f"surrogate={self.surrogate!r}"]
+        if self.refractory:
+            parts.append(f"refractory={self.refractory}")
+        if self.backend != "auto":
+            parts.append(f"backend={self.backend!r}")
+        return ", ".join(parts)
