@@ -22,6 +22,17 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
 
+# Peer libraries (snnTorch, SpikingJelly, Norse, Brian2) live in their own environment, never in .venv.
+BENCH := .venv-bench
+$(BENCH)/.installed: pyproject.toml benchmarks/requirements.txt
+	test -x $(BENCH)/bin/python || $(PY) -m venv $(BENCH)
+	$(BENCH)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH)/bin/python -m pip install --quiet -e . -r benchmarks/requirements.txt
+	touch $@
+
+bench: $(BENCH)/.installed
+	$(BENCH)/bin/python benchmarks/run_all.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples

@@ -228,8 +228,11 @@ def test_population_shape_and_sigma() -> None:
     x = torch.rand(2, 3, generator=_gen())
     out = encode.population(x, 5, sigma=0.1)
     assert out.shape == (2, 3, 5)
-    assert math.isclose(float(encode.population(torch.tensor([0.35]), 5, sigma=0.1)[0, 1]),
-                        math.exp(-0.5 * 1.0), rel_tol=1e-5)
+    assert math.isclose(
+        float(encode.population(torch.tensor([0.35]), 5, sigma=0.1)[0, 1]),
+        math.exp(-0.5 * 1.0),
+        rel_tol=1e-5,
+    )
 
 
 @pytest.mark.parametrize(
@@ -265,7 +268,9 @@ def test_spike_count_passes_gradient() -> None:
     assert torch.equal(spikes.grad, torch.ones(5, 2, 3))
 
 
-@pytest.mark.parametrize("decoder", [encode.spike_count, encode.first_spike_time, encode.max_membrane])
+@pytest.mark.parametrize(
+    "decoder", [encode.spike_count, encode.first_spike_time, encode.max_membrane]
+)
 def test_decoder_errors(decoder) -> None:
     with pytest.raises(UserError, match="at least 2 dims"):
         decoder(torch.zeros(4))

@@ -17,6 +17,9 @@ from spikeflow.errors import UserError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "spikeflow.commands.plot",
+    "spikeflow.commands.train",
+    "spikeflow.commands.demo",
+    "spikeflow.commands.simulate",
 )
 
 

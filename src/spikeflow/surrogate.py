@@ -80,7 +80,11 @@ class Surrogate:
     name: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.alpha, int | float) or not math.isfinite(self.alpha) or self.alpha <= 0:
+        if (
+            not isinstance(self.alpha, int | float)
+            or not math.isfinite(self.alpha)
+            or self.alpha <= 0
+        ):
             raise UserError(
                 f"alpha={self.alpha!r} is not valid for surrogate {self.name!r}; "
                 "expected a finite number > 0"
@@ -194,7 +198,9 @@ def register(cls: type[Surrogate], name: str | None = None) -> type[Surrogate]:
     Usable as a decorator. Duplicate names and non-surrogate classes are rejected.
     """
     if not (isinstance(cls, type) and issubclass(cls, Surrogate)):
-        raise TypeError(f"cls={cls!r} is not valid; expected a subclass of spikeflow.surrogate.Surrogate")
+        raise TypeError(
+            f"cls={cls!r} is not valid; expected a subclass of spikeflow.surrogate.Surrogate"
+        )
     key = (name or cls.name).lower()
     if not key:
         raise UserError(f"name={key!r} is not valid; expected a non-empty surrogate name")

@@ -45,10 +45,8 @@ def latency_times(
         tau = (steps - 1) / span
     else:
         tau = check_number("tau", tau, positive=True)
-    if method == "linear":
-        times = tau * (1.0 - x)
-    else:
-        times = tau * torch.log(1.0 / x.clamp_min(threshold))
+    linear = method == "linear"
+    times = tau * (1.0 - x) if linear else tau * torch.log(1.0 / x.clamp_min(threshold))
     return torch.where(x >= threshold, times, torch.full_like(times, math.inf))
 
 
@@ -101,4 +99,3 @@ def latency(
     index = torch.where(fires, step, torch.zeros_like(step)).long().unsqueeze(0)
     spikes = torch.zeros((num_steps, *x.shape), dtype=x.dtype, device=x.device)
     return spikes.scatter_(0, index, fires.unsqueeze(0).to(x.dtype))
-

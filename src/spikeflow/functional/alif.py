@@ -1,9 +1,9 @@
 """Adaptive LIF (Bellec et al. 2018 style), one step::
 
-    v     = beta * v_prev + x                   # held while refractory
-    theta = threshold + b_prev                  # adaptive threshold
-    s     = H(v - theta); v <- reset(v, s)      # "subtract" removes theta
-    b     = rho * b_prev + beta_a * s           # adaptation grows with each spike, decays with rho
+v     = beta * v_prev + x                   # held while refractory
+theta = threshold + b_prev                  # adaptive threshold
+s     = H(v - theta); v <- reset(v, s)      # "subtract" removes theta
+b     = rho * b_prev + beta_a * s           # adaptation grows with each spike, decays with rho
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Recurrent wrapper: any neuron step, fed back its own previous spikes through a weight::
 
-    x_eff = x + s_prev @ W.T   (dense W, [N, N])   or   x + s_prev * w   (one-to-one w, [N])
+x_eff = x + s_prev @ W.T   (dense W, [N, N])   or   x + s_prev * w   (one-to-one w, [N])
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Current-based synaptic LIF, one step::
 
-    i = alpha * i_prev + x              # synaptic current (keeps evolving while refractory)
-    v = beta * v_prev + i               # held while refractory
-    s = H(v - threshold); v <- reset(v, s)
+i = alpha * i_prev + x              # synaptic current (keeps evolving while refractory)
+v = beta * v_prev + i               # held while refractory
+s = H(v - threshold); v <- reset(v, s)
 """
 
 from __future__ import annotations

@@ -1,23 +1,108 @@
 """Backend selection for multi-step neuron calls.
 
 ``multi_step(kind, x, state, params, backend)`` returns ``(spikes, final_state)`` from a fused kernel,
-or ``None`` when the reference scan should run (backend ``"reference"``, or ``"auto"`` with no fused
-path for this call).
+or ``None`` when the reference scan should run:
+
+- ``"reference"``: always ``None``.
+- ``"auto"``: the fused kernel when one applies (CPU tensors: numba; CUDA tensors: triton), else
+  ``None``. It does not apply to dtypes other than float32/float64 (bfloat16 and float16 run the
+  reference scan, which keeps their rounding exact), custom surrogate classes, parameters other
+  than ``beta``, ``alpha`` and ``threshold`` that require grad, or under ``torch.compile`` tracing.
+- ``"cpu"`` / ``"triton"``: that kernel, or :class:`~spikeflow.errors.UserError` saying why not.
+  ``"triton"`` on CPU tensors runs in triton's interpreter (``TRITON_INTERPRET=1``), for tests.
+
+The result equals the reference scan: spikes exactly, states and gradients to float rounding.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 from typing import Any
 
+import torch
 from torch import Tensor
 
 from spikeflow.errors import UserError, check_choice
+from spikeflow.kernels.function import FusedNeuron
+from spikeflow.kernels.plan import KINDS, Plan, make_plan
 
 BACKENDS = ("auto", "reference", "cpu", "triton")
 
 
+@functools.cache
+def _cpu_engine():
+    from spikeflow.kernels.cpu import CPUEngine
+
+    return CPUEngine()
+
+
+@functools.cache
+def _triton_engine():
+    """The triton engine, or the reason it cannot run (a string)."""
+    try:
+        from spikeflow.kernels.triton_engine import TritonEngine
+    except ImportError as err:
+        return f"triton is not importable ({err})"
+    return TritonEngine()
+
+
+def triton_interpreted() -> bool:
+    """True when triton runs kernels in its CPU interpreter (``TRITON_INTERPRET=1``)."""
+    return os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
+
+
+def _engine(backend: str, x: Tensor) -> Any:
+    """The engine for ``backend`` on ``x``'s device, or a string saying why there is none."""
+    device = x.device.type
+    if backend == "auto":
+        backend = {"cpu": "cpu", "cuda": "triton"}.get(device, "")
+        if not backend:
+            return f"no fused kernel for device {device!r}"
+    if backend == "cpu":
+        return _cpu_engine() if device == "cpu" else f"x is on {device}, not the CPU"
+    if device == "cpu" and not triton_interpreted():
+        return "x is on the CPU; triton needs a CUDA device (or TRITON_INTERPRET=1)"
+    if device not in ("cpu", "cuda"):
+        return f"x is on {device}; triton needs a CUDA device"
+    return _triton_engine()
+
+
 def multi_step(kind: str, x: Tensor, state: Any, params: Any, backend: str):
+    """Run a whole sequence through a fused kernel.
+
+    Arguments:
+        kind: ``"lif" | "if" | "synaptic" | "alif"``.
+        x: input ``[T, B, ...]``.
+        state: the model's state NamedTuple (``[B, ...]`` tensors).
+        params: the model's parameter NamedTuple.
+        backend: ``"auto" | "reference" | "cpu" | "triton"``.
+
+    Returns:
+        ``(spikes [T, B, ...], final_state)``, or ``None`` to use the reference scan.
+    """
     check_choice("backend", backend, BACKENDS)
-    if backend in ("auto", "reference"):
+    check_choice("kind", kind, KINDS)
+    if backend == "reference":
         return None
-    raise UserError(f"backend={backend!r} has no fused kernel for {kind!r} yet")
+    if backend == "auto" and torch.compiler.is_compiling():
+        return None
+    engine = _engine(backend, x)
+    plan = engine if isinstance(engine, str) else make_plan(kind, x, state, params)
+    if isinstance(plan, str):
+        if backend == "auto":
+            return None
+        raise UserError(f"backend={backend!r} cannot run this {kind!r} call: {plan}")
+    return _run(plan, engine, state)
+
+
+def _run(plan: Plan, engine: Any, state: Any):
+    inputs = plan.inputs
+    x = inputs.x
+    cast = [None if t is None or t is x else t.to(x.dtype) for t in inputs]
+    cast[0] = x
+    spikes, v, i, b, refrac = FusedNeuron.apply(plan.config, engine, *cast)
+    if not plan.config.refractory:
+        refrac = state.refrac  # the reference passes it through untouched
+    fields = {"v": v, "i": i, "b": b, "refrac": refrac}
+    return spikes, type(state)(**{name: fields[name] for name in state._fields})

@@ -31,7 +31,9 @@ class Izhikevich(ThresholdNeuron):
         preset: ``"regular_spiking"`` (default), ``"fast_spiking"``, ``"bursting"``
             (intrinsically bursting), ``"chattering"``, ``"low_threshold_spiking"``; or give
         a, b, c, d: the model parameters (override the preset's).
-        dt: step in ms (default 1.0). substeps: Euler sub-steps for ``v`` (default 2, as published).
+        dt: step in ms (default 0.25, fine enough for the single-neuron firing patterns of
+            Izhikevich (2004); his 2003 network code uses ``dt=1.0, substeps=2``).
+        substeps: forward-Euler sub-steps for ``v`` per step (default 1).
     """
 
     step_fn = staticmethod(izhikevich_step)
@@ -45,8 +47,8 @@ class Izhikevich(ThresholdNeuron):
         b: float | None = None,
         c: float | None = None,
         d: float | None = None,
-        dt: float = 1.0,
-        substeps: int = 2,
+        dt: float = 0.25,
+        substeps: int = 1,
         v_peak: float = 30.0,
         surrogate="atan",
         detach_reset: bool = True,
@@ -59,11 +61,18 @@ class Izhikevich(ThresholdNeuron):
         check_range("dt", dt, 0, low_open=True)
         check_positive_int("substeps", substeps)
         pa, pb, pc, pd = PRESETS[preset]
-        a, b, c, d = (pa if a is None else a), (pb if b is None else b), (pc if c is None else c), (
-            pd if d is None else d
+        a, b, c, d = (
+            (pa if a is None else a),
+            (pb if b is None else b),
+            (pc if c is None else c),
+            (pd if d is None else d),
         )
         super().__init__(
-            threshold=v_peak, reset="zero", v_reset=c, surrogate=surrogate, detach_reset=detach_reset
+            threshold=v_peak,
+            reset="zero",
+            v_reset=c,
+            surrogate=surrogate,
+            detach_reset=detach_reset,
         )
         self.preset = preset
         self.dt = float(dt)

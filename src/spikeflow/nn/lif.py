@@ -62,7 +62,9 @@ class LIF(ThresholdNeuron):
         return zero_lif_state(x_t)
 
     def extra_repr(self) -> str:
-        return f"beta={_short(self.beta)}, threshold={_short(self.threshold)}, " + super().extra_repr()
+        return (
+            f"beta={_short(self.beta)}, threshold={_short(self.threshold)}, " + super().extra_repr()
+        )
 
 
 class IF(ThresholdNeuron):

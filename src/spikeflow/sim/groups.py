@@ -22,7 +22,7 @@ decays with ``tau_a``. Izhikevich groups follow Izhikevich (2003), forward Euler
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,7 +44,6 @@ class GroupArrays:
     ref_steps: np.ndarray
     drive: np.ndarray  # [S, B, n]
     drive_every: int
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class NeuronGroup:
@@ -175,14 +174,15 @@ class LIFGroup(NeuronGroup):
             E.P_TAU_M: tau_m,
             E.P_THETA_DECAY: theta_decay,
             E.P_THETA_JUMP: theta_jump,
-            E.P_COND: np.full((batch, n), 1.0 if self.synapse == "conductance" else 0.0),
         }
         v0 = v_rest if self.v_init is None else r("v_init", self.v_init)
         state = {E.S_V: v0, E.S_THETA: theta0}
         for i, ch in enumerate(self.channels):
             state[E.S_G0 + i] = r(f"g_init[{ch!r}]", self.g_init.get(ch, 0.0))
         drive, every = resolve_drive(f"{self.name}.current", self.current, n, batch, rng, dt)
-        return GroupArrays(self.kind, params, channels, state, np.rint(ref / dt).astype(np.int64), drive, every)
+        kind = E.KIND_LIF_COND if self.synapse == "conductance" else E.KIND_LIF
+        ref_steps = np.rint(ref / dt).astype(np.int64)
+        return GroupArrays(kind, params, channels, state, ref_steps, drive, every)
 
 
 class AdaptiveLIFGroup(LIFGroup):

@@ -1,0 +1,40 @@
+"""``spikeflow demo``: train the default spiking MLP on the bundled digits and show the results."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from spikeflow.commands.train import execute
+from spikeflow.train.config import TrainConfig
+
+#: The demo run: digits (no download), rate coding, one hidden spiking layer. About a minute on
+#: two CPU cores; test accuracy about 97-98 %.
+DEMO = TrainConfig(
+    dataset="digits",
+    model="mlp",
+    encoder="rate",
+    timesteps=16,
+    hidden=(256,),
+    epochs=30,
+    batch_size=32,
+    lr=2e-3,
+    val_fraction=0.1,
+    seed=0,
+)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "demo",
+        help="train a spiking MLP on the bundled digits and write results and plots",
+        description="Train the default spiking MLP on scikit-learn's digits (rate coding) to "
+        "completion, then write config.toml, metrics.json, checkpoint.pt and plots.",
+    )
+    p.add_argument("--out", default="runs/demo", metavar="DIR", help="(default runs/demo)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    return execute(DEMO, Path(args.out), progress=not args.quiet)

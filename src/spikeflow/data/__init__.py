@@ -1,0 +1,23 @@
+"""Datasets by name, each returning a :class:`DataBundle` (train / val / test, sample layout).
+
+Static image datasets give ``x: [1, H, W]`` in ``[0, 1]`` per sample, encoded into spikes
+``[T, B, ...]`` by the trainer. Built in: ``digits`` (scikit-learn, no download),
+``fashion_mnist`` and ``mnist`` (IDX files). Add one with :func:`register`.
+"""
+
+from spikeflow.data.bundle import DataBundle as DataBundle
+from spikeflow.data.digits import load_digits as load_digits
+from spikeflow.data.idx import FASHION_MNIST_DIR as FASHION_MNIST_DIR
+from spikeflow.data.idx import load_fashion_mnist as load_fashion_mnist
+from spikeflow.data.idx import load_mnist as load_mnist
+from spikeflow.data.idx import read_idx as read_idx
+from spikeflow.data.registry import available as available
+from spikeflow.data.registry import info as info
+from spikeflow.data.registry import load as load
+from spikeflow.data.registry import register as register
+
+register("digits", load_digits, "scikit-learn 8x8 handwritten digits, 1,438 train / 359 test")
+register(
+    "fashion_mnist", load_fashion_mnist, "Fashion-MNIST 28x28, 60,000 train / 10,000 test (IDX)"
+)
+register("mnist", load_mnist, "MNIST 28x28, 60,000 train / 10,000 test (IDX files in --data-dir)")

@@ -1,0 +1,267 @@
+"""GPU engine: the fused LIF-family recurrence as triton kernels.
+
+One program owns :data:`BLOCK` neurons and walks the whole time axis, so a step's loads and stores
+are contiguous (coalesced). The model's switches (synaptic, adaptive, reset mode, refractory period,
+surrogate) are compile-time constants, so each combination gets its own specialised kernel.
+Floating-point contraction is disabled (``enable_fp_fusion=False``) so ``beta * v + x`` rounds
+like the two PyTorch operations of the reference scan and spikes match exactly.
+
+float32 and float64 run natively; the surrogate's ``exp`` is evaluated in float32. On CPU tensors
+the kernels run in triton's interpreter when ``TRITON_INTERPRET=1`` (used by the tests).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import triton
+import triton.language as tl
+from torch import Tensor
+
+from spikeflow.kernels.plan import Config
+
+BLOCK = 128
+
+
+@triton.jit
+def _surrogate_grad(d, a, KIND: tl.constexpr):
+    """``Surrogate.grad`` of :mod:`spikeflow.surrogate`, by id (see ``plan.SURROGATE_IDS``)."""
+    if KIND == 0:
+        z = 0.5 * 3.141592653589793 * a * d
+        g = 0.5 * a / (1.0 + z * z)
+    elif KIND == 1:
+        s = 1.0 / (1.0 + tl.exp((-a * d).to(tl.float32)))
+        g = a * s * (1.0 - s)
+    elif KIND == 2:
+        q = 1.0 + a * tl.abs(d)
+        g = 0.5 * a / (q * q)
+    elif KIND == 3:
+        g = a * tl.maximum(1.0 - a * tl.abs(d), 0.0)
+    elif KIND == 4:
+        g = tl.where(tl.abs(d) < 0.5 / a, a, 0.0)
+    else:
+        ad = (a * d).to(tl.float32)
+        g = a * 0.5641895835477563 * tl.exp(-ad * ad)
+    return g.to(d.dtype)
+
+
+@triton.jit
+def _reset(vp, spk, theta, v_reset, RESET: tl.constexpr):
+    """Membrane after the reset, with the same float operations as ``fire_and_reset``."""
+    if RESET == 0:
+        out = tl.where(spk, vp - theta, vp)
+    elif RESET == 1:
+        out = tl.where(spk, vp - (vp - v_reset), vp)
+    else:
+        out = vp
+    return out
+
+
+@triton.jit
+def _forward_kernel(
+    x_ptr, xst, n_steps, m, v_ptr, i_ptr, b_ptr, r_ptr,
+    beta_ptr, alpha_ptr, thr_ptr, vr_ptr, rho_ptr, ba_ptr,
+    s_ptr, h_ptr, f_ptr,
+    SYNAPTIC: tl.constexpr, ADAPTIVE: tl.constexpr, RESET: tl.constexpr,
+    REFRACTORY: tl.constexpr, SAVE: tl.constexpr, BLOCK: tl.constexpr,
+):  # fmt: skip
+    j = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = j < m
+    v = tl.load(v_ptr + j, mask=mask, other=0.0)
+    cur = tl.load(i_ptr + j, mask=mask, other=0.0)
+    b = tl.load(b_ptr + j, mask=mask, other=0.0)
+    r = tl.load(r_ptr + j, mask=mask, other=0.0)
+    beta = tl.load(beta_ptr + j, mask=mask, other=0.0)
+    alpha = tl.load(alpha_ptr + j, mask=mask, other=0.0)
+    thr = tl.load(thr_ptr + j, mask=mask, other=0.0)
+    v_reset = tl.load(vr_ptr + j, mask=mask, other=0.0)
+    rho = tl.load(rho_ptr + j, mask=mask, other=0.0)
+    beta_a = tl.load(ba_ptr + j, mask=mask, other=0.0)
+    for t in range(n_steps):
+        u = tl.load(x_ptr + t * xst + j, mask=mask, other=0.0)
+        if SYNAPTIC:
+            cur = alpha * cur + u
+            u = cur
+        if REFRACTORY > 0:
+            free = r <= 0
+        else:
+            free = j >= 0
+        vp = tl.where(free, beta * v + u, v)
+        if ADAPTIVE:
+            theta = thr + b
+        else:
+            theta = thr
+        spk = (vp - theta >= 0) & free
+        v = _reset(vp, spk, theta, v_reset, RESET)
+        if REFRACTORY > 0:
+            r = tl.where(spk, REFRACTORY * 1.0, tl.maximum(r - 1, 0.0)).to(r.dtype)
+        if ADAPTIVE:
+            b = tl.where(spk, rho * b + beta_a, rho * b)
+        out = t * m + j
+        tl.store(s_ptr + out, spk.to(s_ptr.dtype.element_ty), mask=mask)
+        if SAVE:
+            tl.store(h_ptr + out, u if SYNAPTIC else vp, mask=mask)
+            tl.store(f_ptr + out, spk.to(tl.uint8) + 2 * free.to(tl.uint8), mask=mask)
+    tl.store(v_ptr + j, v, mask=mask)
+    tl.store(i_ptr + j, cur, mask=mask)
+    tl.store(b_ptr + j, b, mask=mask)
+    tl.store(r_ptr + j, r, mask=mask)
+
+
+@triton.jit
+def _backward_kernel(
+    gs_ptr, gst, gsj, n_steps, m, h_ptr, f_ptr, scratch_ptr, v0_ptr, i0_ptr, b0_ptr,
+    beta_ptr, alpha_ptr, thr_ptr, vr_ptr, rho_ptr, ba_ptr,
+    gx_ptr, gv_ptr, gi_ptr, gb_ptr, gbeta_ptr, galpha_ptr, gthr_ptr, sg_alpha,
+    SYNAPTIC: tl.constexpr, ADAPTIVE: tl.constexpr, RESET: tl.constexpr,
+    DETACH: tl.constexpr, SG: tl.constexpr, BLOCK: tl.constexpr,
+):  # fmt: skip
+    j = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = j < m
+    beta = tl.load(beta_ptr + j, mask=mask, other=0.0)
+    alpha = tl.load(alpha_ptr + j, mask=mask, other=0.0)
+    thr = tl.load(thr_ptr + j, mask=mask, other=0.0)
+    v_reset = tl.load(vr_ptr + j, mask=mask, other=0.0)
+    rho = tl.load(rho_ptr + j, mask=mask, other=0.0)
+    beta_a = tl.load(ba_ptr + j, mask=mask, other=0.0)
+    v0 = tl.load(v0_ptr + j, mask=mask, other=0.0)
+    i0 = tl.load(i0_ptr + j, mask=mask, other=0.0)
+    # Recompute what was not saved: b_{t-1} (adaptive) or the pre-reset membrane (synaptic).
+    if ADAPTIVE:
+        b = tl.load(b0_ptr + j, mask=mask, other=0.0)
+        for t in range(n_steps):
+            tl.store(scratch_ptr + t * m + j, b, mask=mask)
+            spk = (tl.load(f_ptr + t * m + j, mask=mask, other=0) & 1) != 0
+            b = tl.where(spk, rho * b + beta_a, rho * b)
+    if SYNAPTIC:
+        vv = v0
+        for t in range(n_steps):
+            fl = tl.load(f_ptr + t * m + j, mask=mask, other=0)
+            free = (fl & 2) != 0
+            vp = tl.where(free, beta * vv + tl.load(h_ptr + t * m + j, mask=mask, other=0.0), vv)
+            tl.store(scratch_ptr + t * m + j, vp, mask=mask)
+            vv = _reset(vp, (fl & 1) != 0, thr, v_reset, RESET)
+    gv = tl.load(gv_ptr + j, mask=mask, other=0.0)
+    gi = tl.load(gi_ptr + j, mask=mask, other=0.0)
+    gb = tl.load(gb_ptr + j, mask=mask, other=0.0)
+    gbeta = gv * 0.0
+    galpha = gv * 0.0
+    gthr = gv * 0.0
+    for k in range(n_steps):
+        t = n_steps - 1 - k
+        o = t * m + j
+        fl = tl.load(f_ptr + o, mask=mask, other=0)
+        spk = (fl & 1) != 0
+        free = (fl & 2) != 0
+        if SYNAPTIC:
+            vp = tl.load(scratch_ptr + o, mask=mask, other=0.0)
+        else:
+            vp = tl.load(h_ptr + o, mask=mask, other=0.0)
+        if ADAPTIVE:
+            theta = thr + tl.load(scratch_ptr + o, mask=mask, other=0.0)
+        else:
+            theta = thr
+        sgm = tl.where(free, _surrogate_grad(vp - theta, sg_alpha, SG), 0.0)
+        g_s = tl.load(gs_ptr + t * gst + j * gsj, mask=mask, other=0.0).to(gv.dtype)
+        if ADAPTIVE:
+            g_s += beta_a * gb
+        if RESET == 0:
+            g_vp = gv
+            g_theta = tl.where(spk, -gv, 0.0)
+            if not DETACH:
+                g_s -= gv * theta
+        elif RESET == 1:
+            g_vp = tl.where(spk, 0.0, gv)
+            g_theta = gv * 0.0
+            if not DETACH:
+                g_s -= gv * (vp - v_reset)
+        else:
+            g_vp = gv
+            g_theta = gv * 0.0
+        g_vp += g_s * sgm
+        g_theta -= g_s * sgm
+        gthr += g_theta
+        if ADAPTIVE:
+            gb = rho * gb + g_theta
+        # membrane before this step (after the previous reset), for d/d beta
+        p = tl.maximum(t - 1, 0)
+        fl_p = tl.load(f_ptr + p * m + j, mask=mask, other=0)
+        if SYNAPTIC:
+            vp_p = tl.load(scratch_ptr + p * m + j, mask=mask, other=0.0)
+        else:
+            vp_p = tl.load(h_ptr + p * m + j, mask=mask, other=0.0)
+        if ADAPTIVE:
+            th_p = thr + tl.load(scratch_ptr + p * m + j, mask=mask, other=0.0)
+        else:
+            th_p = thr
+        v_prev = tl.where(t > 0, _reset(vp_p, (fl_p & 1) != 0, th_p, v_reset, RESET), v0)
+        gbeta += tl.where(free, g_vp * v_prev, 0.0)
+        gv = tl.where(free, beta * g_vp, g_vp)
+        g_u = tl.where(free, g_vp, 0.0)
+        if SYNAPTIC:
+            g_i = gi + g_u
+            i_prev = tl.load(h_ptr + p * m + j, mask=mask, other=0.0)
+            galpha += g_i * tl.where(t > 0, i_prev, i0)
+            gi = alpha * g_i
+            tl.store(gx_ptr + o, g_i, mask=mask)
+        else:
+            tl.store(gx_ptr + o, g_u, mask=mask)
+    tl.store(gv_ptr + j, gv, mask=mask)
+    tl.store(gi_ptr + j, gi, mask=mask)
+    tl.store(gb_ptr + j, gb, mask=mask)
+    tl.store(gbeta_ptr + j, gbeta, mask=mask)
+    tl.store(galpha_ptr + j, galpha, mask=mask)
+    tl.store(gthr_ptr + j, gthr, mask=mask)
+
+
+def _grid(m: int) -> tuple[int]:
+    return (math.ceil(m / BLOCK),)
+
+
+class TritonEngine:
+    """Launches :func:`_forward_kernel` / :func:`_backward_kernel` on the tensors' device."""
+
+    def forward(
+        self, cfg: Config, x: Tensor, state: dict[str, Tensor], params: dict[str, Tensor], save: bool
+    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        t_len, m = x.shape
+        spikes = torch.empty(t_len, m, dtype=x.dtype, device=x.device)
+        shape = (t_len, m) if save else (1,)
+        hist = torch.empty(shape, dtype=x.dtype, device=x.device)
+        flags = torch.empty(shape, dtype=torch.uint8, device=x.device)
+        _forward_kernel[_grid(m)](
+            x, x.stride(0), t_len, m, state["v"], state["i"], state["b"], state["refrac"],
+            params["beta"], params["alpha"], params["threshold"], params["v_reset"],
+            params["rho"], params["beta_a"], spikes, hist, flags,
+            SYNAPTIC=cfg.synaptic, ADAPTIVE=cfg.adaptive, RESET=cfg.reset,
+            REFRACTORY=cfg.refractory, SAVE=save, BLOCK=BLOCK, enable_fp_fusion=False,
+        )  # fmt: skip
+        return spikes, (hist if save else None), (flags if save else None)
+
+    def backward(
+        self,
+        cfg: Config,
+        grad_spikes: Tensor,
+        hist: Tensor,
+        flags: Tensor,
+        init: dict[str, Tensor],
+        params: dict[str, Tensor],
+        grads: dict[str, Tensor],
+    ) -> Tensor:
+        t_len, m = hist.shape
+        gx = torch.empty_like(hist)
+        recompute = cfg.synaptic or cfg.adaptive
+        scratch = torch.empty_like(hist) if recompute else hist.new_empty(1)
+        gs = grad_spikes.to(hist.dtype)
+        _backward_kernel[_grid(m)](
+            gs, gs.stride(0), gs.stride(1) if m > 1 else 1, t_len, m, hist, flags, scratch,
+            init["v"], init["i"], init["b"],
+            params["beta"], params["alpha"], params["threshold"], params["v_reset"],
+            params["rho"], params["beta_a"],
+            gx, grads["v"], grads["i"], grads["b"], grads["beta"], grads["alpha"],
+            grads["threshold"], cfg.surrogate_alpha,
+            SYNAPTIC=cfg.synaptic, ADAPTIVE=cfg.adaptive, RESET=cfg.reset,
+            DETACH=cfg.detach_reset, SG=cfg.surrogate, BLOCK=BLOCK, enable_fp_fusion=False,
+        )  # fmt: skip
+        return gx

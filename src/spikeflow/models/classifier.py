@@ -1,0 +1,98 @@
+"""The common shape of every spiking classifier: a body of layers, then a spiking output layer."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from spikeflow import nn as snn
+from spikeflow.errors import check_positive_int, check_range
+from spikeflow.functional import Trace
+from spikeflow.models.neurons import NeuronConfig, make_neuron
+
+
+class ClassifierOutput(NamedTuple):
+    """What a classifier returns for input ``[T, B, ...]``.
+
+    Attributes:
+        spikes: output spikes ``[T, B, C]``.
+        v: output membrane before reset ``[T, B, C]`` (for membrane-based losses and plots).
+        rates: firing rate of every spiking layer (spikes per neuron per step, a scalar tensor each,
+            differentiable for rate regularisers), hidden layers first, output last.
+    """
+
+    spikes: Tensor
+    v: Tensor
+    rates: tuple[Tensor, ...]
+
+
+class SpikingClassifier(nn.Module):
+    """``body`` (a :class:`spikeflow.nn.Sequential` ending in a layer of ``C`` currents) and
+    ``head`` (the output neuron layer). Subclasses only choose the body.
+
+    ``forward(x)`` takes ``x: [T, B, *input_shape]`` and returns a :class:`ClassifierOutput`; every
+    call starts from rest (no state is kept between batches).
+    """
+
+    def __init__(self, body: snn.Sequential, head: snn.Neuron) -> None:
+        super().__init__()
+        self.body = body
+        self.head = head
+
+    def forward(self, x: Tensor) -> ClassifierOutput:
+        rates = []
+        for layer in self.body.layers:
+            if isinstance(layer, snn.Neuron):
+                x, _ = layer(x)
+                rates.append(x.mean())
+            else:
+                x = layer(x)
+        out = self.head.trace(x)
+        rates.append(out.spikes.mean())
+        return ClassifierOutput(out.spikes, out.v, tuple(rates))
+
+    def as_sequential(self) -> snn.Sequential:
+        """The whole network as one :class:`spikeflow.nn.Sequential` (sharing this model's layers),
+        e.g. for :func:`spikeflow.energy.estimate`."""
+        return snn.Sequential(*self.body.layers, self.head)
+
+    def spiking_layer_names(self) -> list[str]:
+        """A readable name for every spiking layer, in the order of ``ClassifierOutput.rates``."""
+        names = []
+        for i, layer in enumerate(self.body.layers):
+            if isinstance(layer, snn.Neuron):
+                names.append(f"{i}:{type(layer).__name__}")
+        names.append(f"out:{type(self.head).__name__}")
+        return names
+
+    @torch.no_grad()
+    def trace(self, x: Tensor) -> list[Trace]:
+        """Spikes and membrane of every spiking layer for ``x`` ``[T, B, ...]`` (for plots)."""
+        body = self.body.trace(x)
+        records = [r for r in body if isinstance(r, Trace)]
+        last = body[-1]
+        records.append(self.head.trace(last.spikes if isinstance(last, Trace) else last))
+        return records
+
+
+def dense_stack(
+    width_in: int,
+    hidden: tuple[int, ...],
+    num_classes: int,
+    neuron: NeuronConfig,
+    dropout: float,
+) -> list[nn.Module]:
+    """``[Linear -> neuron (-> Dropout)]`` per hidden width, then ``Linear`` to ``num_classes``
+    currents (the output neuron is the classifier's ``head``)."""
+    check_range("dropout", dropout, 0, 1, high_open=True)
+    layers: list[nn.Module] = []
+    for width in hidden:
+        check_positive_int("hidden", width)
+        layers += [nn.Linear(width_in, width), make_neuron(neuron)]
+        if dropout:
+            layers.append(nn.Dropout(dropout))
+        width_in = width
+    layers.append(nn.Linear(width_in, num_classes))
+    return layers

@@ -1,0 +1,322 @@
+"""The compiled engine: advances a whole network over a stretch of steps in one numba call.
+
+Everything is flat arrays built by :class:`spikeflow.sim.Network`; no Python runs per step. One
+step ``ta`` does, in this order:
+
+1. every group integrates from ``ta * dt`` to ``(ta + 1) * dt`` (see :mod:`spikeflow.sim.groups`)
+   and tests its threshold; spiking neurons reset (and turn refractory); generators emit;
+2. plastic synapses' traces decay by one step;
+3. every spike is sent through its outgoing synapses: delay 0 adds the weight to the target now,
+   delay ``d`` puts it in a ring buffer; STDP depresses on presynaptic spikes, then potentiates on
+   postsynaptic spikes (with traces taken before this step's spikes), then traces are bumped;
+4. the ring buffer slot of this step is delivered;
+5. monitors record (spikes, spike counts per group, state variables every ``k`` steps).
+
+Weights and state are per batch copy (axis ``B``); copies never interact.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+KIND_LIF = 0
+KIND_LIF_COND = 1
+KIND_IZHIKEVICH = 2
+KIND_POISSON = 3
+KIND_GENERATOR = 4
+
+# rows of the parameter array P[NP, B, N]
+P_V_REST, P_V_TH, P_V_RESET, P_DECAY_M, P_TAU_M, P_THETA_DECAY, P_THETA_JUMP = range(7)
+P_IZ_A, P_IZ_B, P_IZ_C, P_IZ_D = range(7, 11)
+N_PARAMS = 11
+
+# rows of the state array X[NS, B, N]: v, theta (adaptive threshold), u (Izhikevich), channels
+S_V, S_THETA, S_U, S_G0 = 0, 1, 2, 3
+TARGET_V = -1  # synapse target "v": the weight jumps the membrane potential
+
+# columns of the group table (int64 [G, 7])
+G_START, G_STOP, G_KIND, G_NCH, G_DOFF, G_DS, G_DEVERY = range(7)
+# columns of the projection table (int64 [P, 10])
+(
+    J_PRE_START,
+    J_PRE_N,
+    J_POST_START,
+    J_POST_N,
+    J_PTR_OFF,
+    J_SYN_OFF,
+    J_CHANNEL,
+    J_PLASTIC,
+    J_COL_OFF,
+) = range(9)
+# STDP parameters (float64 [K, 12]); see spikeflow.plasticity.STDP.engine_params
+SP_DX1, SP_DX2, SP_DY1, SP_DY2, SP_A2P, SP_A3P, SP_A2M, SP_A3M, SP_WMIN, SP_WMAX, SP_MULT, SP_NEAREST = range(12)
+# columns of the state-monitor table (int64 [M, 5])
+M_VAR, M_IDX_OFF, M_NIDX, M_EVERY, M_OUT_OFF = range(5)
+
+
+@numba.njit(cache=True)
+def seed(value: int) -> None:
+    """Seed numba's random generator (used by Poisson groups)."""
+    np.random.seed(value)
+
+
+@numba.njit(cache=True, inline="always")
+def _bump(trace, nearest):
+    return 1.0 if nearest > 0.5 else trace + 1.0
+
+
+@numba.njit(cache=True, inline="always")
+def _clip(w, lo, hi):
+    return min(max(w, lo), hi)
+
+
+@numba.njit(cache=True)
+def _lif(kind, dt, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, drv, nch, start, stop, b):
+    """LIF / adaptive LIF neurons ``start:stop`` of copy ``b``; returns a 0/1 spike array."""
+    v, theta, r = X[S_V, b, start:stop], X[S_THETA, b, start:stop], ref[b, start:stop]
+    vr, dm = P[P_V_REST, b, start:stop], P[P_DECAY_M, b, start:stop]
+    n = stop - start
+    vn = np.empty(n)
+    if kind == KIND_LIF:
+        for i in range(n):
+            vn[i] = vr[i] + (v[i] - vr[i]) * dm[i] + drv[i] * (1.0 - dm[i])
+        for c in range(nch):
+            g, cp = X[S_G0 + c, b, start:stop], ch_coup[c, b, start:stop]
+            for i in range(n):
+                vn[i] += g[i] * cp[i]
+    else:
+        gt = np.ones(n)
+        num = vr + drv
+        for c in range(nch):
+            g, e = X[S_G0 + c, b, start:stop], ch_erev[c, b, start:stop]
+            for i in range(n):
+                gt[i] += g[i]
+                num[i] += g[i] * e[i]
+        tau = P[P_TAU_M, b, start:stop]
+        for i in range(n):
+            v_inf = num[i] / gt[i]
+            vn[i] = v_inf + (v[i] - v_inf) * np.exp(-dt * gt[i] / tau[i])
+    for c in range(nch):
+        g, dec = X[S_G0 + c, b, start:stop], ch_decay[c, b, start:stop]
+        for i in range(n):
+            g[i] *= dec[i]
+    th, td, tj = P[P_V_TH, b, start:stop], P[P_THETA_DECAY, b, start:stop], P[P_THETA_JUMP, b, start:stop]
+    vreset, rs = P[P_V_RESET, b, start:stop], ref_steps[b, start:stop]
+    fired = np.zeros(n, dtype=np.bool_)
+    for i in range(n):  # branch-free, so that it vectorises
+        free = r[i] <= 0
+        th_i = theta[i] * td[i]
+        spike = free and vn[i] >= th[i] + th_i
+        fired[i] = spike
+        v[i] = vreset[i] if spike else (vn[i] if free else v[i])
+        r[i] = rs[i] if spike else (r[i] - 1 if r[i] > 0 else 0)
+        theta[i] = th_i + tj[i] if spike else th_i
+    return fired
+
+
+@numba.njit(cache=True)
+def _izhikevich(dt, P, X, ch_decay, drv, nch, start, stop, b):
+    """Izhikevich neurons ``start:stop`` of copy ``b`` (forward Euler); returns spikes."""
+    n = stop - start
+    fired = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        k = start + i
+        v, u = X[S_V, b, k], X[S_U, b, k]
+        cur = drv[i]
+        for c in range(nch):
+            cur += X[S_G0 + c, b, k]
+            X[S_G0 + c, b, k] *= ch_decay[c, b, k]
+        v_new = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + cur)
+        u += dt * P[P_IZ_A, b, k] * (P[P_IZ_B, b, k] * v - u)
+        if v_new >= 30.0:
+            fired[i] = True
+            v_new = P[P_IZ_C, b, k]
+            u += P[P_IZ_D, b, k]
+        X[S_V, b, k], X[S_U, b, k] = v_new, u
+    return fired
+
+
+@numba.njit(cache=True)
+def _update_groups(ta, dt, groups, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, drive, spiked, nspk):
+    B = X.shape[1]
+    for g in range(groups.shape[0]):
+        start, stop, kind, nch = groups[g, G_START], groups[g, G_STOP], groups[g, G_KIND], groups[g, G_NCH]
+        if kind == KIND_GENERATOR:
+            continue
+        n = stop - start
+        row = min(ta // groups[g, G_DEVERY], groups[g, G_DS] - 1)
+        base = groups[g, G_DOFF] + row * B * n
+        for b in range(B):
+            drv = drive[base + b * n : base + (b + 1) * n]
+            if kind == KIND_POISSON:
+                scale = dt * 1e-3
+                for i in range(n):
+                    if np.random.random() < drv[i] * scale:
+                        spiked[b, nspk[b]] = start + i
+                        nspk[b] += 1
+                continue
+            if kind == KIND_IZHIKEVICH:
+                fired = _izhikevich(dt, P, X, ch_decay, drv, nch, start, stop, b)
+            else:
+                fired = _lif(kind, dt, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, drv, nch, start, stop, b)
+            for i in range(n):
+                if fired[i]:
+                    spiked[b, nspk[b]] = start + i
+                    nspk[b] += 1
+
+
+@numba.njit(cache=True)
+def _propagate(ta, plastic_on, X, ref, proj, ptr, post_local, delays, W, stdp, trX, trY, acc, spiked, nspk):
+    D = acc.shape[0]
+    for b in range(X.shape[1]):
+        for s in range(nspk[b]):
+            i = spiked[b, s]
+            for p in range(proj.shape[0]):
+                pre_start = proj[p, J_PRE_START]
+                if i < pre_start or i >= pre_start + proj[p, J_PRE_N]:
+                    continue
+                li = i - pre_start
+                ch, k = proj[p, J_CHANNEL], proj[p, J_PLASTIC]
+                off, soff, post_start = proj[p, J_PTR_OFF], proj[p, J_SYN_OFF], proj[p, J_POST_START]
+                for q in range(ptr[off + li], ptr[off + li + 1]):
+                    kk = soff + q
+                    j = post_start + post_local[kk]
+                    w = W[b, kk]
+                    d = delays[kk]
+                    if d > 0:
+                        acc[(ta + d) % D, ch + 1, b, j] += w
+                    elif ch == TARGET_V:
+                        if ref[b, j] == 0:
+                            X[S_V, b, j] += w
+                    else:
+                        X[S_G0 + ch, b, j] += w
+                    if plastic_on and k >= 0:
+                        dep = trY[k, 0, b, j] * (stdp[k, SP_A2M] + stdp[k, SP_A3M] * trX[k, 1, b, i])
+                        if stdp[k, SP_MULT] > 0.5:
+                            dep *= w - stdp[k, SP_WMIN]
+                        W[b, kk] = _clip(w - dep, stdp[k, SP_WMIN], stdp[k, SP_WMAX])
+
+
+@numba.njit(cache=True)
+def _potentiate(proj, pre_local, W, colptr, col_syn, stdp, trX, trY, spiked, nspk):
+    for b in range(W.shape[0]):
+        for s in range(nspk[b]):
+            j = spiked[b, s]
+            for p in range(proj.shape[0]):
+                k, post_start = proj[p, J_PLASTIC], proj[p, J_POST_START]
+                if k < 0 or j < post_start or j >= post_start + proj[p, J_POST_N]:
+                    continue
+                lj, coff, pre_start = j - post_start, proj[p, J_COL_OFF], proj[p, J_PRE_START]
+                gain = stdp[k, SP_A2P] + stdp[k, SP_A3P] * trY[k, 1, b, j]
+                for q in range(colptr[coff + lj], colptr[coff + lj + 1]):
+                    kk = col_syn[q]
+                    i = pre_start + pre_local[kk]
+                    w = W[b, kk]
+                    pot = trX[k, 0, b, i] * gain
+                    if stdp[k, SP_MULT] > 0.5:
+                        pot *= stdp[k, SP_WMAX] - w
+                    W[b, kk] = _clip(w + pot, stdp[k, SP_WMIN], stdp[k, SP_WMAX])
+
+
+@numba.njit(cache=True)
+def _traces(decay_only, proj, stdp, trX, trY, spiked, nspk):
+    """Decay every plastic projection's traces by one step, or bump them for this step's spikes."""
+    B = trX.shape[2]
+    for p in range(proj.shape[0]):
+        k = proj[p, J_PLASTIC]
+        if k < 0:
+            continue
+        a0, a1 = proj[p, J_PRE_START], proj[p, J_PRE_START] + proj[p, J_PRE_N]
+        o0, o1 = proj[p, J_POST_START], proj[p, J_POST_START] + proj[p, J_POST_N]
+        near = stdp[k, SP_NEAREST]
+        for b in range(B):
+            if decay_only:
+                for i in range(a0, a1):
+                    trX[k, 0, b, i] *= stdp[k, SP_DX1]
+                    trX[k, 1, b, i] *= stdp[k, SP_DX2]
+                for j in range(o0, o1):
+                    trY[k, 0, b, j] *= stdp[k, SP_DY1]
+                    trY[k, 1, b, j] *= stdp[k, SP_DY2]
+                continue
+            for s in range(nspk[b]):
+                i = spiked[b, s]
+                if a0 <= i < a1:
+                    trX[k, 0, b, i] = _bump(trX[k, 0, b, i], near)
+                    trX[k, 1, b, i] = _bump(trX[k, 1, b, i], near)
+                if o0 <= i < o1:
+                    trY[k, 0, b, i] = _bump(trY[k, 0, b, i], near)
+                    trY[k, 1, b, i] = _bump(trY[k, 1, b, i], near)
+
+
+@numba.njit(cache=True)
+def _deliver(ta, X, ref, acc):
+    slot = ta % acc.shape[0]
+    for c in range(acc.shape[1]):
+        for b in range(acc.shape[2]):
+            for j in range(acc.shape[3]):
+                a = acc[slot, c, b, j]
+                if a != 0.0:
+                    if c == 0:
+                        if ref[b, j] == 0:
+                            X[S_V, b, j] += a
+                    else:
+                        X[S_G0 + c - 1, b, j] += a
+                    acc[slot, c, b, j] = 0.0
+
+
+@numba.njit(cache=True)
+def run_steps(
+    t0, n_steps, dt, plastic_on,
+    groups, neuron_group, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, drive,
+    gen_steps, gen_idx, gen_ptr,
+    proj, ptr, pre_local, post_local, delays, W, colptr, col_syn, stdp, trX, trY, acc,
+    rec_spike, n_rec, spk_t, spk_b, spk_i, n_spk, counts, mon, mon_idx, mon_out, mon_rows,
+    spiked, nspk,
+):  # fmt: skip
+    """Advance ``n_steps`` steps from absolute step ``t0``; returns the number of steps done.
+
+    Fewer steps are done only when the spike-monitor buffer could overflow in the next step; the
+    caller grows it and calls again.
+    """
+    B = X.shape[1]
+    cap = spk_t.shape[0]
+    plastic = plastic_on and stdp.shape[0] > 0
+    for it in range(n_steps):
+        ta = t0 + it
+        if n_spk[0] + B * n_rec > cap:
+            return it
+        nspk[:] = 0
+        _update_groups(ta, dt, groups, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, drive, spiked, nspk)
+        while gen_ptr[0] < gen_steps.shape[0] and gen_steps[gen_ptr[0]] < ta:
+            gen_ptr[0] += 1
+        while gen_ptr[0] < gen_steps.shape[0] and gen_steps[gen_ptr[0]] == ta:
+            for b in range(B):
+                spiked[b, nspk[b]] = gen_idx[gen_ptr[0]]
+                nspk[b] += 1
+            gen_ptr[0] += 1
+        if plastic:
+            _traces(True, proj, stdp, trX, trY, spiked, nspk)
+        _propagate(ta, plastic, X, ref, proj, ptr, post_local, delays, W, stdp, trX, trY, acc, spiked, nspk)
+        if plastic:
+            _potentiate(proj, pre_local, W, colptr, col_syn, stdp, trX, trY, spiked, nspk)
+            _traces(False, proj, stdp, trX, trY, spiked, nspk)
+        if acc.shape[0] > 1:
+            _deliver(ta, X, ref, acc)
+        for b in range(B):
+            for s in range(nspk[b]):
+                i = spiked[b, s]
+                counts[it, neuron_group[i], b] += 1
+                if rec_spike[i]:
+                    spk_t[n_spk[0]], spk_b[n_spk[0]], spk_i[n_spk[0]] = ta, b, i
+                    n_spk[0] += 1
+        for m in range(mon.shape[0]):
+            if ta % mon[m, M_EVERY] != 0:
+                continue
+            var, ioff, nidx = mon[m, M_VAR], mon[m, M_IDX_OFF], mon[m, M_NIDX]
+            base = mon[m, M_OUT_OFF] + mon_rows[m] * B * nidx
+            for b in range(B):
+                for q in range(nidx):
+                    mon_out[base + b * nidx + q] = X[var, b, mon_idx[ioff + q]]
+            mon_rows[m] += 1
+    return n_steps

@@ -1,0 +1,91 @@
+"""The classic benchmark networks of Brette et al. (2007), after Vogels & Abbott (2005).
+
+Both are 80% excitatory / 20% inhibitory LIF networks, each pair connected with probability
+``p`` (0.02), ``tau_m`` 20 ms, threshold -50 mV, reset -60 mV, refractory 5 ms, exponential
+synapses with ``tau_e`` 5 ms and ``tau_i`` 10 ms, ``dt`` 0.1 ms.
+
+- CUBA (current-based): rest -49 mV; a spike adds +1.62 mV (excitatory) or -9 mV (inhibitory)
+  to the target's synaptic current (expressed in mV); initial ``v`` uniform in [-60, -50] mV.
+- COBA (conductance-based): rest -60 mV, reversal 0 mV (E) and -80 mV (I); a spike adds 0.6 (E)
+  or 6.7 (I) to the conductance, relative to the leak (6 nS and 67 nS for a 10 nS leak); initial
+  ``v`` = -60 + N(-5, 5) mV, ``g_e`` = N(4, 1.5) and ``g_i`` = N(20, 12) (clipped at 0) in leak
+  units, as in Brian2's COBA example.
+
+Scaled to other sizes, the connection probability is scaled by ``4000 / n`` so that each neuron
+keeps its 80 excitatory and 20 inhibitory inputs on average.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spikeflow.errors import UserError, check_choice, check_positive_int
+from spikeflow.sim.groups import LIFGroup
+from spikeflow.sim.monitors import SpikeMonitor
+from spikeflow.sim.network import Network
+from spikeflow.sim.synapses import Synapses
+from spikeflow.sim.values import Uniform
+
+MODELS = ("cuba", "coba")
+
+
+@dataclass
+class BenchmarkNetwork:
+    """A built benchmark network with its two populations and their spike monitors."""
+
+    net: Network
+    exc: LIFGroup
+    inh: LIFGroup
+    spikes_exc: SpikeMonitor
+    spikes_inh: SpikeMonitor
+
+
+def _coba_init(rng: np.random.Generator, batch: int, n: int) -> dict[str, np.ndarray]:
+    return {
+        "v": -60.0 + rng.normal(-5.0, 5.0, (batch, n)),
+        "e": np.clip(rng.normal(4.0, 1.5, (batch, n)), 0.0, None),
+        "i": np.clip(rng.normal(20.0, 12.0, (batch, n)), 0.0, None),
+    }
+
+
+def build(
+    model: str = "cuba",
+    neurons: int = 4000,
+    *,
+    p: float | None = None,
+    dt: float = 0.1,
+    batch: int = 1,
+    seed: int = 0,
+) -> BenchmarkNetwork:
+    """Build the CUBA or COBA network with ``neurons`` neurons (see the module docstring)."""
+    check_choice("model", model, MODELS)
+    check_positive_int("neurons", neurons)
+    if neurons < 10:
+        raise UserError(f"neurons={neurons} is too small; expected at least 10")
+    n_exc = int(round(0.8 * neurons))
+    p = min(1.0, 0.02 * 4000 / neurons) if p is None else p
+    common = dict(tau_m=20.0, v_th=-50.0, v_reset=-60.0, refractory=5.0)
+    tau_syn = {"e": 5.0, "i": 10.0}
+    if model == "cuba":
+        kw = dict(common, v_rest=-49.0, tau_syn=tau_syn, v_init=Uniform(-60.0, -50.0))
+        w_e, w_i = 1.62, -9.0
+        groups = [LIFGroup(n, name=name, **kw) for n, name in ((n_exc, "exc"), (neurons - n_exc, "inh"))]
+    else:
+        rng = np.random.default_rng(seed + 7919)
+        kw = dict(common, v_rest=-60.0, tau_syn=tau_syn, synapse="conductance", e_rev={"e": 0.0, "i": -80.0})
+        w_e, w_i = 0.6, 6.7
+        groups = []
+        for n, name in ((n_exc, "exc"), (neurons - n_exc, "inh")):
+            init = _coba_init(rng, batch, n)
+            groups.append(LIFGroup(n, name=name, v_init=init["v"], g_init={"e": init["e"], "i": init["i"]}, **kw))
+    exc, inh = groups
+    syns = [
+        Synapses(pre, post, target=target, p=p, weight=w, name=f"{pre.name}->{post.name}")
+        for pre, target, w in ((exc, "e", w_e), (inh, "i", w_i))
+        for post in (exc, inh)
+    ]
+    mon_e, mon_i = SpikeMonitor(exc), SpikeMonitor(inh)
+    net = Network(exc, inh, *syns, mon_e, mon_i, dt=dt, batch=batch, seed=seed)
+    return BenchmarkNetwork(net, exc, inh, mon_e, mon_i)

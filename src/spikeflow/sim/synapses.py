@@ -1,0 +1,165 @@
+"""Synapses between two groups, stored sparse (CSR: synapses sorted by presynaptic neuron).
+
+A spike of presynaptic neuron ``i`` adds the weight of each of its synapses to the ``target``
+variable of the postsynaptic neuron ``j`` (a synaptic channel of the post group, such as ``"e"``,
+or ``"v"`` for a jump of the membrane potential, in the post group's units). With a delay of
+``d`` steps, a spike emitted in step ``t`` reaches its target at the end of step ``t + d``
+(``d = 0``: the end of the same step), so it acts on the integration of step ``t + d + 1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from spikeflow.errors import UserError, check_choice, check_positive_int, check_range
+from spikeflow.sim.groups import NeuronGroup
+from spikeflow.sim.values import Normal, Uniform, Value
+
+RULES = ("all", "all_but_self", "one_to_one")
+
+
+@dataclass
+class Connectivity:
+    """Synapses sorted by (pre, post): ``pre``, ``post`` index arrays ``[S]`` (local indices)."""
+
+    pre: np.ndarray
+    post: np.ndarray
+    order: np.ndarray  # permutation applied to user-given per-synapse arrays
+
+
+class Synapses:
+    """Synapses from group ``pre`` to group ``post``.
+
+    Arguments:
+        pre, post: the groups (may be the same group).
+        target: the post group's channel name the weight is added to, or ``"v"``.
+        rule: ``"all"``, ``"all_but_self"`` (no ``i == j``), ``"one_to_one"``; or give one of
+        p: connect each pair independently with probability ``p``;
+        in_degree: each post neuron receives from ``in_degree`` distinct random pre neurons;
+        i, j: index arrays of the synapses (pre and post, local indices).
+        weight: per-synapse weight (units of ``target``): a number, an array ``[S]`` (in the order
+            of ``i, j`` when given, else of the sorted (pre, post) pairs) or ``[B, S]``, or a
+            random spec. Weights are kept per batch copy, so plasticity acts on each copy alone.
+        delay: per-synapse delay in steps (a non-negative int or an int array ``[S]``).
+        stdp: a :class:`spikeflow.plasticity.STDP` rule acting on these weights, or ``None``.
+    """
+
+    def __init__(
+        self,
+        pre: NeuronGroup,
+        post: NeuronGroup,
+        *,
+        target: str,
+        rule: str | None = None,
+        p: float | None = None,
+        in_degree: int | None = None,
+        i=None,
+        j=None,
+        weight: Value = 1.0,
+        delay=0,
+        stdp=None,
+        name: str | None = None,
+    ) -> None:
+        given = [k for k, v in (("rule", rule), ("p", p), ("in_degree", in_degree), ("i", i)) if v is not None]
+        if len(given) != 1:
+            raise UserError(
+                f"Synapses needs exactly one of rule, p, in_degree or i/j; got {given or 'none'}"
+            )
+        if rule is not None:
+            check_choice("rule", rule, RULES)
+            if rule != "all" and pre.n != post.n:
+                raise UserError(f"rule={rule!r} needs groups of equal size; got {pre.n} and {post.n}")
+        if p is not None:
+            check_range("p", p, 0.0, 1.0)
+        if in_degree is not None:
+            check_positive_int("in_degree", in_degree)
+            if in_degree > pre.n:
+                raise UserError(f"in_degree={in_degree} exceeds the pre group's size {pre.n}")
+        if (i is None) != (j is None):
+            raise UserError("i and j must be given together")
+        self.channel = post.channel_index(target)
+        self.pre, self.post, self.target = pre, post, target
+        self.rule, self.p, self.in_degree = rule, p, in_degree
+        self.i = None if i is None else np.asarray(i, dtype=np.int64).ravel()
+        self.j = None if j is None else np.asarray(j, dtype=np.int64).ravel()
+        if self.i is not None:
+            self._check_indices()
+        self.weight, self.delay, self.stdp = weight, delay, stdp
+        self.name = name or f"{pre.name}->{post.name}:{target}"
+
+    def _check_indices(self) -> None:
+        i, j = self.i, self.j
+        if i.shape != j.shape:
+            raise UserError(f"i has {i.size} entries but j has {j.size}; expected equal")
+        for name, arr, n in (("i", i, self.pre.n), ("j", j, self.post.n)):
+            if arr.size and (arr.min() < 0 or arr.max() >= n):
+                raise UserError(
+                    f"{name} ranges over [{arr.min()}, {arr.max()}]; expected [0, {n - 1}]"
+                )
+
+    def connectivity(self, rng: np.random.Generator) -> Connectivity:
+        """Draw (or list) the synapses, sorted by (pre, post)."""
+        n_pre, n_post = self.pre.n, self.post.n
+        if self.rule == "one_to_one":
+            pre = post = np.arange(n_pre)
+        elif self.rule is not None:
+            pre, post = (a.ravel() for a in np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij"))
+            if self.rule == "all_but_self":
+                keep = pre != post
+                pre, post = pre[keep], post[keep]
+        elif self.p is not None:
+            pre, post = _bernoulli_pairs(rng, n_pre, n_post, self.p)
+        elif self.in_degree is not None:
+            k = self.in_degree
+            keys = rng.random((n_post, n_pre))
+            pre = np.argpartition(keys, k - 1, axis=1)[:, :k].ravel()
+            post = np.repeat(np.arange(n_post), k)
+        else:
+            pre, post = self.i, self.j
+        order = np.lexsort((post, pre))
+        pre, post = pre[order], post[order]
+        if pre.size > 1 and np.any((np.diff(pre) == 0) & (np.diff(post) == 0)):
+            raise UserError(f"{self.name}: i, j list the same synapse twice")
+        return Connectivity(pre.astype(np.int64), post.astype(np.int64), order)
+
+    def weights(self, conn: Connectivity, batch: int, rng: np.random.Generator) -> np.ndarray:
+        """Per-synapse weights ``[batch, S]`` in CSR order."""
+        s = conn.pre.size
+        if isinstance(self.weight, Uniform | Normal):
+            return self.weight.sample(rng, (batch, s))
+        w = np.asarray(self.weight, dtype=np.float64)
+        if w.ndim == 0:
+            return np.full((batch, s), float(w))
+        if w.shape == (s,):
+            return np.broadcast_to(w[conn.order], (batch, s)).copy()
+        if w.shape == (batch, s):
+            return w[:, conn.order].copy()
+        raise UserError(f"{self.name}: weight has shape {w.shape}; expected a number, [{s}] or [{batch}, {s}]")
+
+    def delays(self, conn: Connectivity) -> np.ndarray:
+        """Per-synapse delays in steps ``[S]`` in CSR order."""
+        d = np.asarray(self.delay)
+        if d.dtype.kind not in "iu" or (d.size and d.min() < 0):
+            raise UserError(f"{self.name}: delay must be a non-negative integer number of steps; got {self.delay!r}")
+        if d.ndim == 0:
+            return np.full(conn.pre.size, int(d), dtype=np.int64)
+        if d.shape != (conn.pre.size,):
+            raise UserError(f"{self.name}: delay has shape {d.shape}; expected a number or [{conn.pre.size}]")
+        return d[conn.order].astype(np.int64)
+
+    def __repr__(self) -> str:
+        return f"Synapses({self.name!r})"
+
+
+def _bernoulli_pairs(rng: np.random.Generator, n_pre: int, n_post: int, p: float):
+    """All pairs kept independently with probability ``p``, drawn in row blocks."""
+    pres, posts = [], []
+    block = max(1, 2_000_000 // max(n_post, 1))
+    for start in range(0, n_pre, block):
+        rows = min(block, n_pre - start)
+        r, c = np.nonzero(rng.random((rows, n_post)) < p)
+        pres.append(r + start)
+        posts.append(c)
+    return np.concatenate(pres), np.concatenate(posts)

@@ -1,0 +1,76 @@
+"""Checkpoints: one dict of tensors and plain values, written atomically, read with
+``torch.load(weights_only=True)`` (no arbitrary code runs when a checkpoint is opened).
+
+Layout (``FORMAT`` version 1)::
+
+    format, version          "spikeflow-checkpoint", 1
+    config                   the flat TrainConfig (see spikeflow.train.config.to_dict)
+    input_shape, num_classes the data layout the model was built for
+    model                    model.state_dict()
+    optimizer, scheduler     their state_dicts
+    epoch, batch             position: the next batch to run is `batch` of epoch `epoch` (0-based)
+    partial                  metric sums of the unfinished epoch
+    history                  one dict per finished epoch
+    best                     early-stopping record: {"score", "epoch", "model" (state_dict) or None}
+    rng                      torch RNG states (CPU, and CUDA when used)
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from spikeflow.errors import UserError
+from spikeflow.train.atomic import write_atomic
+
+FORMAT = "spikeflow-checkpoint"
+VERSION = 1
+FILENAME = "checkpoint.pt"
+
+
+def save(path: str | Path, payload: dict[str, Any]) -> Path:
+    """Write ``payload`` (plus format and version) to ``path`` atomically."""
+    full = {"format": FORMAT, "version": VERSION, **payload}
+    return write_atomic(path, lambda handle: torch.save(full, handle))
+
+
+def resolve(path: str | Path) -> Path:
+    """A checkpoint file from a path to it or to the run directory holding it."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / FILENAME
+    if not path.is_file():
+        raise UserError(f"checkpoint {str(path)!r} does not exist")
+    return path
+
+
+def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save`; a bad file gives a :class:`UserError`."""
+    path = resolve(path)
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"checkpoint {str(path)!r} cannot be read: {first}") from err
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise UserError(f"checkpoint {str(path)!r} is not a spikeflow training checkpoint")
+    if payload.get("version") != VERSION:
+        raise UserError(
+            f"checkpoint {str(path)!r} has version {payload.get('version')!r}; "
+            f"this spikeflow reads version {VERSION}"
+        )
+    return payload
+
+
+def load_model_state(model: torch.nn.Module, state: dict[str, Any], source: str) -> None:
+    """``model.load_state_dict(state)``; a mismatch (another model's weights) is a UserError."""
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+        detail = lines[1] if len(lines) > 1 else lines[0]
+        raise UserError(f"checkpoint {source!r} does not fit this model ({detail[:200]})") from err

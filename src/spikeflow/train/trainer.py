@@ -1,0 +1,293 @@
+"""The training loop: plain PyTorch, seeded, resumable at any batch.
+
+Determinism: the model is initialised from ``seed``; the sample order of an epoch, the spike
+encoding of each batch and the dropout masks come from generators seeded by ``(seed, epoch,
+batch)``, so a run stopped after any batch and resumed from its checkpoint computes exactly what
+an uninterrupted run computes (bit for bit on CPU).
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from spikeflow import loss as losses
+from spikeflow import models
+from spikeflow.data.bundle import DataBundle
+from spikeflow.errors import UserError
+from spikeflow.train import checkpoint
+from spikeflow.train.batches import (
+    batches,
+    derive_seed,
+    epoch_order,
+    generator,
+    num_batches,
+    to_device,
+)
+from spikeflow.train.config import TrainConfig, to_dict
+from spikeflow.train.encoding import encode_batch
+from spikeflow.train.metrics import Meter
+from spikeflow.train.optim import make_optimizer, make_scheduler
+from spikeflow.train.parallel import SingleProcess
+
+_EVAL_TAG = 0xE7A1
+
+
+def resolve_device(name: str) -> torch.device:
+    """``"auto"``: CUDA when available, else CPU; ``"cuda"`` without a GPU is a UserError."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("device='cuda' is not valid here: no CUDA GPU is visible to PyTorch")
+    return torch.device(name)
+
+
+def set_threads(threads: int) -> None:
+    """Intra-op threads: ``threads`` if > 0, else the CPUs this process may use (at most 8)."""
+    if threads <= 0:
+        threads = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 8)
+    torch.set_num_threads(threads)
+
+
+class Trainer:
+    """Train a spiking classifier on a :class:`~spikeflow.data.bundle.DataBundle`.
+
+    Arguments:
+        cfg: the run's configuration. bundle: the data. out_dir: where checkpoints go.
+        parallel: the process group seam (default: one process).
+        progress: show tqdm bars. on_batch_end: called as ``fn(trainer, epoch, batch)`` after
+            every training batch (``batch`` counts from 1), e.g. to stop after k batches in tests.
+    """
+
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        bundle: DataBundle,
+        out_dir: str | Path,
+        *,
+        parallel: SingleProcess | None = None,
+        progress: bool = True,
+        on_batch_end: Callable[[Trainer, int, int], None] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.bundle = bundle
+        self.out_dir = Path(out_dir)
+        self.parallel = parallel or SingleProcess()
+        self.progress = progress and self.parallel.is_main
+        self.on_batch_end = on_batch_end
+        self.device = resolve_device(cfg.device)
+        set_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.model = models.build(
+            cfg.model, bundle.input_shape, bundle.num_classes, **cfg.model_options()
+        ).to(self.device)
+        self.train_model = self.parallel.wrap(self.model)
+        self.loss = losses.get(cfg.loss)
+        self.optimizer = make_optimizer(self.model, cfg)
+        self.scheduler = make_scheduler(self.optimizer, cfg)
+        self.layer_names = self.model.spiking_layer_names()
+        self.train_set = to_device(bundle.train, self.device)
+        self.epoch = 0
+        self.batch = 0
+        self.meter = self._meter()
+        self.history: list[dict[str, Any]] = []
+        self.best: dict[str, Any] = {"score": None, "epoch": None, "model": None}
+        self._stop = False
+
+    def _meter(self) -> Meter:
+        return Meter(self.layer_names, self.bundle.num_classes)
+
+    def request_stop(self) -> None:
+        """Stop after the current batch and write a checkpoint (what SIGINT/SIGTERM call)."""
+        self._stop = True
+
+    # -- one batch -----------------------------------------------------------------------------
+
+    def inputs(self, x: Tensor, *parts: int) -> Tensor:
+        """Network input ``[T, B, ...]`` for a batch (encoded unless the data is temporal)."""
+        x = x.to(self.device, non_blocking=True)
+        if self.bundle.temporal:
+            return x.float()
+        g = generator(self.device, self.cfg.seed, *parts)
+        return encode_batch(
+            x, self.cfg.encoder, self.cfg.timesteps, gain=self.cfg.gain, generator=g
+        )
+
+    def _objective(self, out: models.ClassifierOutput, y: Tensor) -> Tensor:
+        loss = self.loss.fn(out.spikes.float(), out.v.float(), y)
+        if self.cfg.regularizer != "none":
+            hidden = out.rates[:-1] or out.rates
+            reg = losses.rate_l2 if self.cfg.regularizer == "l2" else losses.rate_upper
+            loss = loss + self.cfg.reg_weight * reg(hidden, self.cfg.reg_rate)
+        return loss
+
+    def _train_batch(self, x: Tensor, y: Tensor) -> None:
+        # Dropout and any other use of the global RNG: seeded per batch, so resuming replays it.
+        torch.manual_seed(derive_seed(self.cfg.seed, self.epoch, self.batch, 1))
+        y = y.to(self.device)
+        inp = self.inputs(x, self.epoch, self.batch)
+        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.cfg.amp):
+            out = self.train_model(inp)
+        loss = self._objective(out, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.clip_grad > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
+        self.optimizer.step()
+        scores = self.loss.scores(out.spikes.detach().float(), out.v.detach().float())
+        self.meter.update(loss.detach(), scores, y, tuple(r.detach() for r in out.rates))
+
+    # -- epochs ----------------------------------------------------------------------------------
+
+    def _run_epoch(self) -> bool:
+        """Train the rest of epoch ``self.epoch``; False when stopped before its end."""
+        self.model.train()
+        order = self.parallel.shard(epoch_order(len(self.train_set), self.cfg.seed, self.epoch))
+        total = num_batches(len(order), self.cfg.batch_size)
+        bar = tqdm(
+            total=total,
+            initial=self.batch,
+            desc=f"epoch {self.epoch + 1}/{self.cfg.epochs}",
+            disable=not self.progress,
+            leave=False,
+            dynamic_ncols=True,
+        )
+        collate = self.bundle.collate
+        for x, y in batches(self.train_set, order, self.cfg.batch_size, collate, self.batch):
+            self._train_batch(x, y)
+            self.batch += 1
+            bar.update(1)
+            if self.batch % 10 == 0 or self.batch == total:
+                m = self.meter
+                rate = sum(m.rate_sums) / max(len(m.rate_sums), 1) / max(m.count, 1)
+                bar.set_postfix(
+                    loss=f"{m.loss_sum / m.count:.3f}", acc=f"{m.accuracy:.3f}", rate=f"{rate:.3f}"
+                )
+            if self.on_batch_end is not None:
+                self.on_batch_end(self, self.epoch, self.batch)
+            if self._stop and self.batch < total:
+                bar.close()
+                return False
+        bar.close()
+        return True
+
+    def _end_epoch(self, seconds: float) -> None:
+        self.meter.reduce(self.parallel)
+        record: dict[str, Any] = {"epoch": self.epoch + 1, **self.meter.summary("train_")}
+        if self.bundle.val is not None:
+            record.update(self.evaluate(self.bundle.val).summary("val_"))
+            score = record["val_accuracy"]
+            if self.best["score"] is None or score > self.best["score"]:
+                state = {k: v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+                self.best = {"score": score, "epoch": self.epoch + 1, "model": state}
+        record["lr"] = self.optimizer.param_groups[0]["lr"]
+        record["epoch_time_s"] = seconds
+        self.history.append(record)
+        self.scheduler.step()
+        self.epoch += 1
+        self.batch = 0
+        self.meter = self._meter()
+
+    def early_stop_due(self) -> bool:
+        """Whether validation accuracy has not improved for ``patience`` epochs."""
+        if not self.cfg.patience or self.best["epoch"] is None:
+            return False
+        return self.epoch - self.best["epoch"] >= self.cfg.patience
+
+    def fit(self) -> str:
+        """Train until ``epochs`` are done, early stopping, or a stop request.
+
+        Returns ``"finished"``, ``"early_stopped"`` or ``"interrupted"``; a checkpoint is written
+        after every epoch and when interrupted.
+        """
+        while self.epoch < self.cfg.epochs:
+            if self.early_stop_due():
+                return "early_stopped"
+            start = time.perf_counter()
+            done = self._run_epoch()
+            if done:
+                self._end_epoch(time.perf_counter() - start)
+            self.save_checkpoint()
+            if not done or self._stop:
+                return "interrupted"
+            if self.progress:
+                tqdm.write(_epoch_line(self.history[-1], self.cfg.epochs))
+        return "finished"
+
+    def use_best(self) -> None:
+        """Load the weights of the best validation epoch (if validation ran)."""
+        if self.best["model"] is not None:
+            self.model.load_state_dict(self.best["model"])
+
+    # -- evaluation ------------------------------------------------------------------------------
+
+    @torch.no_grad()
+    def evaluate(self, dataset: Any) -> Meter:
+        """Loss, accuracy, rates and confusion on ``dataset`` (encodings seeded: repeatable)."""
+        self.model.eval()
+        dataset = to_device(dataset, self.device)
+        meter = self._meter()
+        order = self.parallel.shard(torch.arange(len(dataset)))
+        size = self.cfg.eval_batch_size
+        for i, (x, y) in enumerate(batches(dataset, order, size, self.bundle.collate)):
+            y = y.to(self.device)
+            with torch.autocast(self.device.type, torch.bfloat16, enabled=self.cfg.amp):
+                out = self.model(self.inputs(x, _EVAL_TAG, i))
+            spikes, v = out.spikes.float(), out.v.float()
+            loss = self.loss.fn(spikes, v, y)
+            meter.update(loss, self.loss.scores(spikes, v), y, out.rates)
+        meter.reduce(self.parallel)
+        self.model.train()
+        return meter
+
+    # -- checkpoints -----------------------------------------------------------------------------
+
+    def save_checkpoint(self) -> Path | None:
+        """Write ``out_dir/checkpoint.pt`` (main rank only)."""
+        if not self.parallel.is_main:
+            return None
+        return checkpoint.save(
+            self.out_dir / checkpoint.FILENAME,
+            {
+                "config": to_dict(self.cfg),
+                "input_shape": list(self.bundle.input_shape),
+                "num_classes": self.bundle.num_classes,
+                "class_names": list(self.bundle.class_names),
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "epoch": self.epoch,
+                "batch": self.batch,
+                "partial": self.meter.state_dict(),
+                "history": copy.deepcopy(self.history),
+                "best": self.best,
+            },
+        )
+
+    def restore(self, payload: dict[str, Any], source: str) -> None:
+        """Continue from a checkpoint of the same configuration (see :func:`checkpoint.load`)."""
+        checkpoint.load_model_state(self.model, payload["model"], source)
+        self.optimizer.load_state_dict(payload["optimizer"])
+        self.scheduler.load_state_dict(payload["scheduler"])
+        self.epoch, self.batch = int(payload["epoch"]), int(payload["batch"])
+        self.meter.load_state_dict(payload["partial"])
+        self.history = list(payload["history"])
+        self.best = dict(payload["best"])
+
+
+def _epoch_line(record: dict[str, Any], epochs: int) -> str:
+    line = (
+        f"epoch {record['epoch']}/{epochs}: loss {record['train_loss']:.4f} "
+        f"acc {record['train_accuracy']:.4f}"
+    )
+    if "val_accuracy" in record:
+        line += f" | val loss {record['val_loss']:.4f} acc {record['val_accuracy']:.4f}"
+    return line + f" | {record['epoch_time_s']:.1f} s"
