@@ -30,12 +30,12 @@ def _mlp() -> sf.nn.Sequential:
     )
 
 
-def test_binary_input_counts_by_hand():
+def test_spike_input_counts_by_hand():
     x = torch.tensor([[[1.0, 0.0, 1.0]], [[0.0, 1.0, 0.0]], [[0.0, 0.0, 0.0]]])  # [T=3, B=1, 3]
     report = estimate(_mlp(), x)
     fc1, if1, fc2, if2 = report.layers
     # 3 input spikes x fan-out 2
-    assert fc1.sops == 6 and fc1.macs == 0 and fc1.binary_input
+    assert fc1.sops == 6 and fc1.macs == 0 and fc1.spike_input
     assert fc1.ann_macs == 6
     # hidden: step 0 v=[2,0] -> spike n0 (v=1 left); step 1 v=[1,1] -> both spike; step 2 none
     assert if1.spikes == 3 and if1.neurons == 2
@@ -53,7 +53,7 @@ def test_analog_input_counts_first_layer_as_macs_on_nonzero_inputs():
     x = torch.tensor([[[0.5, 0.0, 0.25]], [[0.5, 0.0, 0.5]]])  # [T=2, B=1, 3]: 2 non-zero inputs
     report = estimate(_mlp(), x)
     fc1 = report.layers[0]
-    assert not fc1.binary_input
+    assert not fc1.spike_input
     assert fc1.sops == 0 and fc1.macs == 2 * 2 * 2  # 2 steps x 2 non-zero inputs x fan-out 2
     assert fc1.energy_pj == pytest.approx(8 * PJ_PER_MAC)
     assert report.macs == 8
@@ -147,8 +147,9 @@ def test_pooling_flatten_and_nested_sequential():
     pool = report.layers[2]
     assert pool.sops == pool.macs == pool.ann_macs == 0
     fc = report.layers[4]
-    # average-pooled spikes are not binary: the layer multiplies, so its ops are MACs
-    assert fc.binary_input is False and fc.sops == 0
+    # average-pooled spikes are still events: each spike reaches all 3 outputs through its pool
+    assert fc.spike_input and fc.macs == 0
+    assert fc.sops == pytest.approx(report.layers[1].spikes * 3)
     assert fc.ann_macs == 24
 
 

@@ -15,7 +15,6 @@ from spikeflow.errors import UserError
 from spikeflow.plot._common import PALETTE
 from spikeflow.plot.neuron import _refractory_spans, after_reset
 
-
 DPI = 80  # low resolution keeps the tests fast; the CLI writes 160 dpi
 
 

@@ -47,8 +47,14 @@ def _snntorch_mlp_by_hand() -> nir.NIRGraph:
         nir.Affine(weight=_rand(12, 16, scale=1.0), bias=_rand(12, scale=0.1) + 0.2),
         nir.LIF(tau=tau, r=tau / dt, v_leak=np.zeros(12), v_threshold=thr),
         nir.Affine(weight=_rand(4, 12, scale=0.3), bias=_rand(4, scale=0.02) + 0.25),
-        nir.CubaLIF(tau_syn=tau_syn, tau_mem=tau_mem, r=tau_mem / dt, v_leak=np.zeros(4),
-                    v_threshold=np.ones(4), w_in=tau_syn / dt),  # fmt: skip
+        nir.CubaLIF(
+            tau_syn=tau_syn,
+            tau_mem=tau_mem,
+            r=tau_mem / dt,
+            v_leak=np.zeros(4),
+            v_threshold=np.ones(4),
+            w_in=tau_syn / dt,
+        ),
     )
 
 
@@ -72,8 +78,14 @@ def snntorch_rsynaptic() -> tuple[nir.NIRGraph, float, str]:
     cell = nir.NIRGraph(
         nodes={
             "input": nir.Input(input_type=[n]),
-            "lif": nir.CubaLIF(tau_syn=tau_syn, tau_mem=tau_mem, r=tau_mem / dt, v_leak=np.zeros(n),
-                               v_threshold=np.ones(n), w_in=tau_syn / dt),  # fmt: skip
+            "lif": nir.CubaLIF(
+                tau_syn=tau_syn,
+                tau_mem=tau_mem,
+                r=tau_mem / dt,
+                v_leak=np.zeros(n),
+                v_threshold=np.ones(n),
+                w_in=tau_syn / dt,
+            ),
             "w_rec": nir.Linear(weight=_rand(n, n, scale=0.5)),
             "output": nir.Output(output_type=[n]),
         },
@@ -93,11 +105,25 @@ def norse_conv() -> tuple[nir.NIRGraph, float, str]:
     tau_lif, tau_li = np.full((3, 6, 6), 1 / 200.0), np.full(5, 1 / 100.0)
     graph = nir.NIRGraph.from_list(
         nir.Input(input_type=np.array([2, 6, 6])),
-        nir.Conv2d(input_shape=None, weight=_rand(3, 2, 3, 3, scale=4.0), stride=1, padding=1,
-                   dilation=1, groups=1, bias=_rand(3, scale=0.5)),  # fmt: skip
-        nir.LIF(tau=tau_lif, r=np.ones((3, 6, 6)), v_leak=np.full((3, 6, 6), 0.1),
-                v_threshold=np.full((3, 6, 6), 0.3), v_reset=np.zeros((3, 6, 6))),  # fmt: skip
-        nir.SumPool2d(kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])),
+        nir.Conv2d(
+            input_shape=None,
+            weight=_rand(3, 2, 3, 3, scale=4.0),
+            stride=1,
+            padding=1,
+            dilation=1,
+            groups=1,
+            bias=_rand(3, scale=0.5),
+        ),
+        nir.LIF(
+            tau=tau_lif,
+            r=np.ones((3, 6, 6)),
+            v_leak=np.full((3, 6, 6), 0.1),
+            v_threshold=np.full((3, 6, 6), 0.3),
+            v_reset=np.zeros((3, 6, 6)),
+        ),
+        nir.SumPool2d(
+            kernel_size=np.array([2, 2]), stride=np.array([2, 2]), padding=np.array([0, 0])
+        ),
         nir.Flatten(input_type=None, start_dim=0, end_dim=-1),
         nir.Affine(weight=_rand(5, 27, scale=2.0), bias=_rand(5, scale=0.1)),
         nir.LI(tau=tau_li, r=np.ones(5), v_leak=np.zeros(5)),
@@ -107,7 +133,9 @@ def norse_conv() -> tuple[nir.NIRGraph, float, str]:
 
 def _simulate(graph: nir.NIRGraph, x: np.ndarray, dt: float) -> np.ndarray:
     """Forward-Euler NIR simulation of a chain graph, [T, B, ...] in, [T, B, ...] out."""
-    succ = {a: b for a, b in graph.edges if not isinstance(graph.nodes[b], nir.Linear) or a == "input"}
+    succ = {
+        a: b for a, b in graph.edges if not isinstance(graph.nodes[b], nir.Linear) or a == "input"
+    }
     name = next(k for k, n in graph.nodes.items() if isinstance(n, nir.Input))
     chain = []
     while name in succ:

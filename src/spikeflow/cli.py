@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "spikeflow.commands.train",
     "spikeflow.commands.demo",
     "spikeflow.commands.simulate",
+    "spikeflow.commands.convert",
 )
 
 

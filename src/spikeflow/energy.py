@@ -12,8 +12,11 @@ Definitions (per inference = per sample, over all ``T`` time steps of one forwar
   operation count for a spiking network. It is computed exactly, padding, stride, groups and
   dilation included, by running a copy of the layer with all-ones weights and no bias on the
   non-zero pattern of its input and summing the result.
-- **MACs** of the spiking network: a weight layer whose input is *not* binary (analog input currents
-  on the first layer, or average-pooled spikes) multiplies each non-zero input by its weight, so its
+  Spikes that reach a weight layer through average pooling or flatten are still events: each one
+  is accumulated into the layer's outputs through the pooling window (counted with the pooling
+  as a sum), so those operations are SOPs too.
+- **MACs** of the spiking network: a weight layer whose input is *not* spikes (analog input currents
+  on the first layer) multiplies each non-zero input by its weight, so its
   operations are counted as multiply-accumulates, with the same *non-zero input x fan-out* count.
   A converted network fed analog currents pays MACs in its first layer; when that input is the
   same at every step (a static image as a constant current) the product is computed once and its
@@ -49,7 +52,7 @@ from torch import Tensor, nn
 
 from spikeflow.errors import UserError, check_positive_int, check_range
 from spikeflow.functional import Trace
-from spikeflow.nn.layers import TimeDistributed
+from spikeflow.nn.layers import Dropout, TimeDistributed
 from spikeflow.nn.neuron import Neuron, check_input
 from spikeflow.nn.recurrent import Recurrent
 from spikeflow.nn.sequential import Sequential
@@ -57,6 +60,7 @@ from spikeflow.nn.sequential import Sequential
 PJ_PER_AC = 0.9
 PJ_PER_MAC = 4.6
 WEIGHT_LAYERS = (nn.Linear, nn.modules.conv._ConvNd)
+PASS_THROUGH = (nn.modules.pooling._AvgPoolNd, nn.Flatten, nn.Identity, nn.Dropout)
 
 
 @dataclass(frozen=True)
@@ -72,7 +76,7 @@ class LayerEnergy:
     sops: float = 0.0
     macs: float = 0.0
     ann_macs: float = 0.0
-    binary_input: bool | None = None
+    spike_input: bool | None = None
     energy_pj: float = 0.0
     ann_energy_pj: float = 0.0
 
@@ -207,11 +211,22 @@ def _is_binary(x: Tensor) -> bool:
     return bool(((x == 0) | (x == 1)).all())
 
 
-def _fan_out_count(layer: nn.Module, x: Tensor) -> float:
-    """Sum over non-zero inputs of their fan-out: the ones-weight layer on the input's support."""
+def _sum_mode(layer: nn.Module, x: Tensor) -> Tensor:
+    """``layer`` with averages turned into sums: every connection counted once."""
+    if isinstance(layer, nn.modules.pooling._AvgPoolNd):
+        k = layer.kernel_size
+        return layer(x) * math.prod(k if isinstance(k, tuple) else (k,) * (x.dim() - 2))
+    return layer(x)
+
+
+def _fan_out_count(layer: nn.Module, x: Tensor, chain: list[nn.Module]) -> float:
+    """Sum over non-zero inputs of their fan-out: the ones-weight layer on the input's support
+    (first passed through ``chain``, the weight-free layers between the spikes and ``layer``)."""
     ones = _ones_copy(layer)
     t, b = x.shape[:2]
     support = (x != 0).to(x.dtype).reshape(t * b, *x.shape[2:])
+    for link in chain:
+        support = _sum_mode(link, support) if not isinstance(link, Dropout) else support
     return float(ones(support).double().sum()) / b
 
 
@@ -243,9 +258,13 @@ class _Counter:
     def __init__(self, pj_ac: float, pj_mac: float, ann_passes: int) -> None:
         self.pj_ac, self.pj_mac, self.ann_passes = pj_ac, pj_mac, ann_passes
         self.rows: list[LayerEnergy] = []
+        self.source: Tensor | None = None
+        self.chain: list[nn.Module] = []
 
     def walk(self, model: Sequential, x: Tensor, records: list, prefix: str = "") -> None:
         b = x.shape[1]
+        if not prefix:
+            self._track(None, x)
         for i, (layer, record) in enumerate(zip(model.layers, records, strict=True)):
             index = f"{prefix}{i}"
             if isinstance(layer, Sequential):
@@ -260,7 +279,19 @@ class _Counter:
                 self.rows.append(self._synapse(index, layer, inner, x))
             else:
                 self.rows.append(LayerEnergy(index, _layer_name(layer), "other"))
+            self._track(layer, out)
             x = out
+
+    def _track(self, layer: nn.Module | None, out: Tensor) -> None:
+        """Remember the last spike tensor and the linear weight-free layers applied since."""
+        if _is_binary(out):
+            self.source, self.chain = out, []
+        elif self.source is not None and isinstance(layer, TimeDistributed | Dropout):
+            inner = layer.layer if isinstance(layer, TimeDistributed) else layer
+            keep = isinstance(inner, (*PASS_THROUGH, Dropout))
+            self.source, self.chain = (self.source, [*self.chain, inner]) if keep else (None, [])
+        else:
+            self.source, self.chain = None, []
 
     def _neuron(self, index: str, layer: Neuron, spikes: Tensor, b: int) -> LayerEnergy:
         t = spikes.shape[0]
@@ -281,17 +312,20 @@ class _Counter:
             rate,
             sops=sops,
             ann_macs=ann,
-            binary_input=True,
+            spike_input=True,
             energy_pj=sops * self.pj_ac,
             ann_energy_pj=ann * self.pj_mac,
         )
 
     def _synapse(self, index: str, layer: nn.Module, inner: nn.Module, x: Tensor) -> LayerEnergy:
         binary = _is_binary(x)
-        constant = not binary and bool((x == x[:1]).all())
-        ops = _fan_out_count(inner, x[:1] if constant else x)
+        from_spikes = binary or self.source is not None
+        if from_spikes:  # accumulates: each spike reaches its fan-out through pooling, flatten
+            sops, macs = _fan_out_count(inner, self.source, self.chain), 0.0
+        else:  # multiplies: a constant analog input is multiplied once per inference
+            constant = bool((x == x[:1]).all())
+            sops, macs = 0.0, _fan_out_count(inner, x[:1] if constant else x, [])
         ann = _dense_macs(inner, x) * self.ann_passes
-        sops, macs = (ops, 0.0) if binary else (0.0, ops)
         return LayerEnergy(
             index,
             _layer_name(layer),
@@ -299,7 +333,7 @@ class _Counter:
             sops=sops,
             macs=macs,
             ann_macs=ann,
-            binary_input=binary,
+            spike_input=from_spikes,
             energy_pj=sops * self.pj_ac + macs * self.pj_mac,
             ann_energy_pj=ann * self.pj_mac,
         )
@@ -364,7 +398,9 @@ def _assumptions(pj_ac: float, pj_mac: float, ann_passes: int) -> list[str]:
         f"{pj_ac} pJ per accumulate (AC) and {pj_mac} pJ per multiply-accumulate (MAC): "
         "32-bit float at 45 nm (Horowitz, ISSCC 2014)",
         "SOPs = incoming spikes x fan-out (event-driven accumulates), summed over time steps",
-        "a weight layer with non-binary input (e.g. the first layer fed analog currents) counts "
+        "spikes reaching a weight layer through average pooling or flatten count as SOPs "
+        "(pooling counted as a sum)",
+        "a weight layer whose input is not spikes (e.g. the first layer fed analog currents) counts "
         "its non-zero inputs x fan-out as MACs; once per inference when that input is constant in "
         "time (its product is computed once and reused), else at every time step",
         f"equivalent ANN: dense MACs of the same layers, {ann_passes} pass(es) per inference",

@@ -171,7 +171,7 @@ def test_import_errors(tmp_path):
     lif = nir.LIF(tau=np.ones(1) * 1e-3, r=np.ones(1), v_leak=np.zeros(1), v_threshold=np.ones(1))
     with pytest.raises(UserError, match="dt=None"):
         from_nir(nir.NIRGraph.from_list(lif))
-    with pytest.raises(UserError, match="dt=0.01 is larger than tau"):
+    with pytest.raises(UserError, match=r"dt=0\.01 is larger than tau"):
         from_nir(nir.NIRGraph.from_list(lif), dt=1e-2)
     cuba = nir.CubaLIF(tau_syn=np.ones(1), tau_mem=np.ones(1), r=np.ones(1), v_leak=np.ones(1),
                        v_threshold=np.ones(1))  # fmt: skip
@@ -191,5 +191,18 @@ def test_import_errors(tmp_path):
     (tmp_path / "bad.nir").write_bytes(b"not hdf5")
     with pytest.raises(UserError, match="not a readable NIR file"):
         from_nir(tmp_path / "bad.nir", dt=1e-3)
-    with pytest.raises(UserError, match="expected a nir.NIRGraph"):
+    with pytest.raises(UserError, match=r"expected a nir\.NIRGraph"):
         from_nir(42, dt=1e-3)
+
+
+def test_spikeflow_models_export_through_as_sequential(tmp_path):
+    from spikeflow import models
+
+    torch.manual_seed(4)
+    model = models.build("rsnn", input_shape=(12,), num_classes=9, hidden=(16,))
+    path = tmp_path / "rsnn.nir"
+    nir.write(path, to_nir(model, dt=1e-3, input_shape=(12,)))
+    x = torch.rand(15, 3, 12) * 3
+    expected = model(x).spikes
+    assert expected.sum() > 0
+    assert torch.equal(from_nir(path)(x)[0], expected)

@@ -89,3 +89,17 @@ def test_convolutional_snn_in_a_few_lines_trains():
 def test_layers_reject_single_step_input(cls):
     with pytest.raises(sf.UserError, match="expected at least 2 dims"):
         cls(nn.Identity())(torch.zeros(4))
+
+
+def test_sequential_leaves_time_major_modules_unwrapped():
+    class CumulativeMax(nn.Module):
+        time_major = True
+
+        def forward(self, x):
+            return x.cummax(dim=0).values
+
+    net = sf.nn.Sequential(CumulativeMax(), nn.Linear(3, 3))
+    assert isinstance(net[0], CumulativeMax)
+    x = torch.rand(4, 2, 3)
+    out, _ = net(x)
+    torch.testing.assert_close(out, net[1](x.cummax(dim=0).values))

@@ -113,6 +113,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="input x = gain * current (default: see description)",
     )
     neuron.add_argument("--out", default="neuron.png", help="PNG file to write")
+    neuron.add_argument("--dpi", type=int, default=160, help="resolution (default 160)")
     neuron.set_defaults(func=run_neuron)
 
     raster = kinds.add_parser(
@@ -133,6 +134,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="delta encoder: intensity change per event (default 0.1)",
     )
     raster.add_argument("--out", default="raster.png", help="PNG file to write")
+    raster.add_argument("--dpi", type=int, default=160, help="resolution (default 160)")
     raster.set_defaults(func=run_raster)
 
 
@@ -222,6 +224,7 @@ def _adaptive_threshold(neuron: snn.Neuron, x: torch.Tensor) -> torch.Tensor:
 def run_neuron(args: argparse.Namespace) -> int:
     _check_applicable(args)
     check_positive_int("--steps", args.steps)
+    check_positive_int("--dpi", args.dpi)
     check_range("--dt", args.dt, 0.0, low_open=True)
     onset = args.steps // 10 if args.onset is None else args.onset
     check_range("--onset", onset, 0, args.steps - 1)
@@ -255,7 +258,7 @@ def run_neuron(args: argparse.Namespace) -> int:
         current_label="current $I$",
         **({"threshold_label": "spike cut-off (v_peak)"} if args.model == "izhikevich" else {}),
     )
-    path = plot.save(fig, args.out)
+    path = plot.save(fig, args.out, dpi=args.dpi)
     count = int(trace.spikes.sum())
     rate = count / (args.steps * args.dt * 1e-3)
     print(
@@ -303,6 +306,7 @@ def sensor_motion(image: torch.Tensor, steps: int, amplitude: float = 1.0) -> to
 
 def run_raster(args: argparse.Namespace) -> int:
     check_positive_int("--steps", args.steps)
+    check_positive_int("--dpi", args.dpi)
     image, label = load_digit(args.sample)
     pixels = image.reshape(1, -1)  # [B=1, 64]
     groups = None
@@ -326,7 +330,7 @@ def run_raster(args: argparse.Namespace) -> int:
         neuron_label="pixel" if groups is None else "pixel (ON, then OFF)",
         stimulus=image,
     )
-    path = plot.save(fig, args.out)
+    path = plot.save(fig, args.out, dpi=args.dpi)
     print(
         f"{args.encoder}: {int(spikes.sum())} spikes from {spikes.shape[1]} inputs over "
         f"{args.steps} steps; wrote {path}"

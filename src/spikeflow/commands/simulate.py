@@ -51,11 +51,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     stdp.add_argument("--dataset", default="digits", choices=DATASETS)
     stdp.add_argument("--neurons", type=int, default=100, help="excitatory neurons")
     stdp.add_argument("--epochs", type=int, default=1, help="passes over the training set")
-    stdp.add_argument("--train-limit", type=int, default=None, help="use only the first N training samples")
-    stdp.add_argument("--max-rate", type=float, default=None, help="input rate of a white pixel (Hz)")
-    stdp.add_argument("--w-total", type=float, default=None, help="sum of each neuron's input weights")
+    stdp.add_argument(
+        "--train-limit", type=int, default=None, help="use only the first N training samples"
+    )
+    stdp.add_argument(
+        "--test-limit", type=int, default=None, help="test on the first N test samples"
+    )
+    stdp.add_argument(
+        "--max-rate", type=float, default=None, help="input rate of a white pixel (Hz)"
+    )
+    stdp.add_argument(
+        "--w-total", type=float, default=None, help="sum of each neuron's input weights"
+    )
     stdp.add_argument("--seed", type=int, default=0)
-    stdp.add_argument("--data-dir", default=None, help="folder of the IDX files (Fashion-MNIST/MNIST)")
+    stdp.add_argument(
+        "--data-dir", default=None, help="folder of the IDX files (Fashion-MNIST/MNIST)"
+    )
     stdp.add_argument("--out", default="runs/stdp", help="output folder")
     stdp.set_defaults(func=run_stdp)
 
@@ -90,7 +101,10 @@ def run_simulate(args: argparse.Namespace) -> int:
         [bench.spikes_exc, bench.spikes_inh], out / "raster.png", t_max_ms=min(duration, 1000.0),
         title=f"{args.model.upper()}, {args.neurons} neurons (first 1 s, copy 0)",
     )  # fmt: skip
-    print(f"{args.model.upper()}: {args.neurons} neurons, {duration / 1000:g} s, dt {args.dt:g} ms, batch {args.batch}")
+    print(
+        f"{args.model.upper()}: {args.neurons} neurons, {duration / 1000:g} s, "
+        f"dt {args.dt:g} ms, batch {args.batch}"
+    )
     print(f"  mean rate  exc {rates['exc']:7.2f} Hz   inh {rates['inh']:7.2f} Hz")
     print(f"  ISI CV     exc {cv['exc']:7.3f}      inh {cv['inh']:7.3f}")
     print(f"  wall time  build+first step {t1 - t0:.2f} s, run {t2 - t1:.2f} s")
@@ -123,7 +137,7 @@ def load_dataset(name: str, data_dir: str | None):
         bundle = (idx.load_fashion_mnist if name == "fashion_mnist" else idx.load_mnist)(data_dir)
     xtr, ytr = _arrays(bundle.train)
     xte, yte = _arrays(bundle.test)
-    return xtr, ytr, xte, yte, int(round(np.sqrt(xtr.shape[1])))
+    return xtr, ytr, xte, yte, round(float(np.sqrt(xtr.shape[1])))
 
 
 def run_stdp(args: argparse.Namespace) -> int:
@@ -136,15 +150,22 @@ def run_stdp(args: argparse.Namespace) -> int:
     if args.train_limit is not None:
         check_positive_int("--train-limit", args.train_limit)
         xtr, ytr = xtr[: args.train_limit], ytr[: args.train_limit]
+    if args.test_limit is not None:
+        check_positive_int("--test-limit", args.test_limit)
+        xte, yte = xte[: args.test_limit], yte[: args.test_limit]
     max_rate = args.max_rate if args.max_rate is not None else DEFAULT_RATE[args.dataset]
     w_total = args.w_total if args.w_total is not None else DEFAULT_W_TOTAL[args.dataset]
     check_range("--max-rate", max_rate, 0.0, low_open=True)
     check_range("--w-total", w_total, 0.0, low_open=True)
-    model = DiehlCook(xtr.shape[1], args.neurons, max_rate=max_rate, w_total=w_total, seed=args.seed)
+    model = DiehlCook(
+        xtr.shape[1], args.neurons, max_rate=max_rate, w_total=w_total, seed=args.seed
+    )
     from tqdm import tqdm
 
     t0 = time.perf_counter()
-    with tqdm(total=args.epochs * len(xtr), desc="stdp train", file=sys.stderr, mininterval=1.0) as bar:
+    with tqdm(
+        total=args.epochs * len(xtr), desc="stdp train", file=sys.stderr, mininterval=1.0
+    ) as bar:
         model.fit(xtr, args.epochs, progress=lambda done, total: bar.update(done - bar.n))
     t1 = time.perf_counter()
     model.assign_labels(model.responses(xtr), ytr, 10)
@@ -153,7 +174,9 @@ def run_stdp(args: argparse.Namespace) -> int:
     acc = float((pred == yte).mean())
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    weights_png(model.weights(), side, out / "weights.png", title=f"{args.dataset}: {args.neurons} neurons")
+    weights_png(
+        model.weights(), side, out / "weights.png", title=f"{args.dataset}: {args.neurons} neurons"
+    )
     result = {
         "dataset": args.dataset, "neurons": args.neurons, "epochs": args.epochs,
         "train_samples": len(xtr), "test_samples": len(xte), "test_accuracy": acc,
@@ -162,7 +185,9 @@ def run_stdp(args: argparse.Namespace) -> int:
         "wall_s": {"train": t1 - t0, "label_and_test": t2 - t1},
     }  # fmt: skip
     (out / "result.json").write_text(json.dumps(result, indent=2))
-    print(f"STDP ({args.dataset}, {args.neurons} neurons, {args.epochs} epochs): test accuracy {acc:.2%}")
+    print(
+        f"STDP ({args.dataset}, {args.neurons} neurons, {args.epochs} epochs): test accuracy {acc:.2%}"
+    )
     print(f"  wall time train {t1 - t0:.1f} s, label+test {t2 - t1:.1f} s")
     print(f"  wrote {out / 'result.json'} and {out / 'weights.png'}")
     return 0

@@ -31,7 +31,15 @@ from spikeflow.train.signals import stop_on_signals
 from spikeflow.train.trainer import Trainer
 
 #: Keys a resumed run may change; every other key must match the checkpoint.
-RESUMABLE_CHANGES = ("epochs", "device", "threads", "patience", "eval_batch_size", "data_dir")
+RESUMABLE_CHANGES = (
+    "epochs",
+    "device",
+    "threads",
+    "patience",
+    "eval_batch_size",
+    "data_dir",
+    "backend",
+)
 
 
 def _int_list(text: str) -> list[int]:
@@ -68,6 +76,7 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     _flag(p, "reset", choices=("subtract", "zero", "none"), help=f"(default {d.reset})")
     _flag(p, "surrogate", help=f"surrogate gradient (default {d.surrogate})")
     _flag(p, "learn_beta", action="store_const", const=True, help="learn the decay")
+    _flag(p, "backend", choices=("auto", "reference", "cpu", "triton"), help="neuron kernels")
     _flag(p, "dropout", type=float, help="dropout after hidden layers (default 0)")
     _flag(p, "loss", choices=tuple(losses.LOSSES), help=f"(default {d.loss})")
     _flag(p, "regularizer", choices=REGULARIZERS, help="spike-rate regulariser (default none)")

@@ -85,7 +85,8 @@ def convert(
             channel_wise=channel_wise,
             batch_size=batch_size,
         )
-    return Sequential(*_build(layers, scales, shapes, v_init, backend))
+    built = _build(layers, scales, shapes, v_init, backend)
+    return Sequential(*built)
 
 
 def _qcfs_scale(layer: nn.Module) -> Tensor | None:

@@ -54,6 +54,8 @@ class SpikingMaxPool(nn.Module):
         dims: 1 or 2 spatial dims.
     """
 
+    time_major = True  # sf.nn.Sequential passes it [T, B, ...] unwrapped
+
     def __init__(
         self,
         kernel_size: int | tuple[int, ...],

@@ -7,6 +7,7 @@ Static image datasets give ``x: [1, H, W]`` in ``[0, 1]`` per sample, encoded in
 
 from spikeflow.data.bundle import DataBundle as DataBundle
 from spikeflow.data.digits import load_digits as load_digits
+from spikeflow.data.event_digits import load_event_digits as _load_event_digits
 from spikeflow.data.idx import FASHION_MNIST_DIR as FASHION_MNIST_DIR
 from spikeflow.data.idx import load_fashion_mnist as load_fashion_mnist
 from spikeflow.data.idx import load_mnist as load_mnist
@@ -15,9 +16,20 @@ from spikeflow.data.registry import available as available
 from spikeflow.data.registry import info as info
 from spikeflow.data.registry import load as load
 from spikeflow.data.registry import register as register
+from spikeflow.data.temporal import load_japanese_vowels as _load_japanese_vowels
 
 register("digits", load_digits, "scikit-learn 8x8 handwritten digits, 1,438 train / 359 test")
 register(
     "fashion_mnist", load_fashion_mnist, "Fashion-MNIST 28x28, 60,000 train / 10,000 test (IDX)"
 )
 register("mnist", load_mnist, "MNIST 28x28, 60,000 train / 10,000 test (IDX files in --data-dir)")
+register(
+    "event_digits",
+    _load_event_digits,
+    "digits as event streams from simulated saccades, [10, 2, 20, 20] frames, 1,438 / 359",
+)
+register(
+    "japanese_vowels",
+    _load_japanese_vowels,
+    "JapaneseVowels (sktime extra), 9 speakers, sequences [T, 12] as currents, 270 / 370",
+)

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-from torch.utils.data import Dataset
 
 from spikeflow.data.bundle import DataBundle, stratified_indices
 from spikeflow.data.digits import SPLIT_SEED, TEST_FRACTION
 from spikeflow.data.events import EVENT_DTYPE, collate_time_major, to_frames
+from spikeflow.data.temporal import SequenceDataset
 from spikeflow.errors import check_positive_int
 
 SENSOR_SIZE = (20, 20, 2)  # (W, H, P)
@@ -90,22 +90,6 @@ def simulate_saccades(images: np.ndarray, seed: int = 0) -> list[np.ndarray]:
     return [events[bounds[i] : bounds[i + 1]] for i in range(n)]
 
 
-class FrameDataset(Dataset):
-    """``(frames [T, P, H, W], label)`` pairs from a tensor ``[N, T, P, H, W]`` and labels ``[N]``.
-
-    Samples are sequences: batch them with :func:`~spikeflow.data.events.collate_time_major`.
-    """
-
-    def __init__(self, frames: Tensor, labels: Tensor) -> None:
-        self.frames, self.labels = frames, labels
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def __getitem__(self, i: int) -> tuple[Tensor, int]:
-        return self.frames[i], int(self.labels[i])
-
-
 @lru_cache(maxsize=2)
 def _frames(n_time_bins: int, limit: int | None) -> tuple[Tensor, Tensor]:
     from sklearn.datasets import load_digits as sklearn_digits
@@ -119,7 +103,9 @@ def _frames(n_time_bins: int, limit: int | None) -> tuple[Tensor, Tensor]:
         np.zeros((n_time_bins, 2, SENSOR_SIZE[1], SENSOR_SIZE[0]), np.float32) for ev in streams
     ])  # fmt: skip
     if frames.shape[1] < n_time_bins:  # the last window can be empty: pad
-        frames = np.pad(frames, ((0, 0), (0, n_time_bins - frames.shape[1]), (0, 0), (0, 0), (0, 0)))
+        frames = np.pad(
+            frames, ((0, 0), (0, n_time_bins - frames.shape[1]), (0, 0), (0, 0), (0, 0))
+        )
     return torch.from_numpy(frames), torch.as_tensor(labels, dtype=torch.int64)
 
 
@@ -139,8 +125,8 @@ def load_event_digits(
     is_test[test_idx] = True
     w, h, p = SENSOR_SIZE
     return DataBundle(
-        train=FrameDataset(frames[~is_test], labels[~is_test]),
-        test=FrameDataset(frames[is_test], labels[is_test]),
+        train=SequenceDataset(frames[~is_test], labels[~is_test]),
+        test=SequenceDataset(frames[is_test], labels[is_test]),
         num_classes=10,
         input_shape=(p, h, w),
         class_names=tuple(str(d) for d in range(10)),

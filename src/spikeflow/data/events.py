@@ -41,8 +41,12 @@ def check_events(events: np.ndarray, sensor_size: tuple[int, int, int]) -> None:
         raise UserError(
             f"events has fields {names}; expected a numpy structured array with fields x, y, t, p"
         )
-    if len(sensor_size) != 3 or any(not isinstance(s, int | np.integer) or s <= 0 for s in sensor_size):
-        raise UserError(f"sensor_size={sensor_size!r} is not valid; expected (W, H, P) positive ints")
+    if len(sensor_size) != 3 or any(
+        not isinstance(s, int | np.integer) or s <= 0 for s in sensor_size
+    ):
+        raise UserError(
+            f"sensor_size={sensor_size!r} is not valid; expected (W, H, P) positive ints"
+        )
     if len(events) == 0:
         return
     w, h, p = sensor_size
@@ -93,9 +97,9 @@ def to_frames(
     """Event counts per pixel and polarity in consecutive slices: ``[T, P, H, W]`` float32.
 
     Give exactly one rule: ``time_window`` (us; slice ``k`` holds ``t0 + k w <= t < t0 + (k+1) w``
-    with ``t0 = start``, default the first timestamp), ``event_count`` (``n`` consecutive events per slice, the last
-    may hold fewer) or ``n_time_bins`` (``[t0, t_last]`` cut into ``n`` equal bins; always ``n``
-    frames). An empty stream gives ``n_time_bins`` empty frames, or one.
+    with ``t0 = start``, default the first timestamp), ``event_count`` (``n`` consecutive events
+    per slice, the last may hold fewer) or ``n_time_bins`` (``[t0, t_last]`` cut into ``n`` equal
+    bins; always ``n`` frames). An empty stream gives ``n_time_bins`` empty frames, or one.
     """
     check_events(events, sensor_size)
     w, h, p = sensor_size
@@ -122,7 +126,9 @@ def _denoise(x, y, t, w, h, filter_time):  # pragma: no cover - compiled
     return keep
 
 
-def denoise(events: np.ndarray, sensor_size: tuple[int, int, int], filter_time: float) -> np.ndarray:
+def denoise(
+    events: np.ndarray, sensor_size: tuple[int, int, int], filter_time: float
+) -> np.ndarray:
     """Drop isolated events: keep one only if one of its 8 neighbouring pixels had an event (any
     polarity) at most ``filter_time`` us earlier (tonic's ``Denoise`` rule)."""
     check_events(events, sensor_size)

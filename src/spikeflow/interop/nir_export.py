@@ -5,6 +5,7 @@ See :mod:`spikeflow.interop.nir` for the conventions (time constants, resistance
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import Any
 
@@ -276,5 +277,7 @@ def to_nir(
         names.append(name)
     nodes["output"] = nir.Output(np.array(shape))
     names.append("output")
-    edges = list(zip(names[:-1], names[1:], strict=True))
-    return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"dt": float(dt), "producer": "spikeflow"})
+    edges = list(itertools.pairwise(names))
+    return nir.NIRGraph(
+        nodes=nodes, edges=edges, metadata={"dt": float(dt), "producer": "spikeflow"}
+    )

@@ -174,7 +174,9 @@ def _stateless(node: nir.NIRNode, surrogate: str, what: str) -> list[nn.Module]:
         return [Threshold(_compact(node.threshold), surrogate)]
     if isinstance(node, nir.Input | nir.Output):
         return []
-    raise UserError(f"{what}: NIR node type {type(node).__name__} is not supported; expected {SUPPORTED}")
+    raise UserError(
+        f"{what}: NIR node type {type(node).__name__} is not supported; expected {SUPPORTED}"
+    )
 
 
 def _chain(graph: nir.NIRGraph) -> tuple[list[str], dict[str, str]]:
@@ -271,7 +273,9 @@ def from_nir(
         try:
             graph = nir.read(path)
         except (OSError, KeyError, ValueError) as err:
-            raise UserError(f"graph_or_path={str(path)!r} is not a readable NIR file ({err})") from err
+            raise UserError(
+                f"graph_or_path={str(path)!r} is not a readable NIR file ({err})"
+            ) from err
     elif isinstance(graph_or_path, nir.NIRGraph):
         graph = graph_or_path
     elif isinstance(graph_or_path, nir.NIRNode):

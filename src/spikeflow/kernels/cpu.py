@@ -11,7 +11,10 @@ the reference scan for bfloat16 and float16).
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import math
+import sys
 
 import numpy as np
 import torch
@@ -21,6 +24,27 @@ from torch import Tensor
 from spikeflow.kernels.plan import Config
 
 BLOCK = 256
+_HUGE = 2 << 20  # transparent huge page size on x86-64 / arm64 Linux
+_MADV_HUGEPAGE = 14
+_LIBC = (
+    ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
+)
+
+
+def _fresh(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
+    """``torch.empty``, with large buffers advised to use transparent huge pages (Linux).
+
+    Touching a fresh multi-megabyte buffer page by page costs more than the kernel itself on
+    many machines; with 2 MiB pages the first touch is several times cheaper. Advice only: where it
+    is not available nothing changes.
+    """
+    t = torch.empty(shape, dtype=dtype)
+    nbytes = t.numel() * t.element_size()
+    if _LIBC is not None and nbytes >= 4 * _HUGE:
+        start = -(-t.data_ptr() // _HUGE) * _HUGE
+        end = (t.data_ptr() + nbytes) // _HUGE * _HUGE
+        _LIBC.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), _MADV_HUGEPAGE)
+    return t
 
 
 def _flat(t: Tensor) -> np.ndarray:
@@ -29,166 +53,224 @@ def _flat(t: Tensor) -> np.ndarray:
     return torch.as_strided(t, (span,), (1,)).numpy()
 
 
-@njit(cache=True, inline="always")
-def _surrogate_grad(kind, a, d):
-    """``Surrogate.grad`` of :mod:`spikeflow.surrogate`, by id (see ``plan.SURROGATE_IDS``)."""
+@njit(cache=True)
+def _surrogate_row(kind, a, d, out):
+    """``out = Surrogate.grad(d)`` for the surrogate with id ``kind`` (``plan.SURROGATE_IDS``).
+
+    One loop per surrogate, so each loop vectorises.
+    """
     if kind == 0:
-        z = 0.5 * math.pi * a * d
-        return 0.5 * a / (1.0 + z * z)
-    if kind == 1:
-        s = 1.0 / (1.0 + math.exp(-a * d))
-        return a * s * (1.0 - s)
-    if kind == 2:
-        q = 1.0 + a * abs(d)
-        return 0.5 * a / (q * q)
-    if kind == 3:
-        return a * max(0.0, 1.0 - a * abs(d))
-    if kind == 4:
-        return a if abs(d) < 0.5 / a else 0.0
-    return a / math.sqrt(math.pi) * math.exp(-((a * d) ** 2))
+        for k in range(d.shape[0]):
+            z = 0.5 * math.pi * a * d[k]
+            out[k] = 0.5 * a / (1.0 + z * z)
+    elif kind == 1:
+        for k in range(d.shape[0]):
+            s = 1.0 / (1.0 + math.exp(-a * d[k]))
+            out[k] = a * s * (1.0 - s)
+    elif kind == 2:
+        for k in range(d.shape[0]):
+            q = 1.0 + a * abs(d[k])
+            out[k] = 0.5 * a / (q * q)
+    elif kind == 3:
+        for k in range(d.shape[0]):
+            out[k] = a * max(0.0, 1.0 - a * abs(d[k]))
+    elif kind == 4:
+        for k in range(d.shape[0]):
+            out[k] = a if abs(d[k]) < 0.5 / a else 0.0
+    else:
+        for k in range(d.shape[0]):
+            out[k] = a / math.sqrt(math.pi) * math.exp(-((a * d[k]) ** 2))
 
 
 @njit(cache=True, inline="always")
-def _reset(vp, spk, theta, v_reset, mode):
-    """Membrane after the reset, with the same float operations as ``fire_and_reset``."""
-    if not spk or mode == 2:
-        return vp
-    if mode == 0:
-        return vp - theta
-    return vp - (vp - v_reset)
+def _step(u, v, i, b, r, beta, alpha, thr, v_reset, rho, beta_a, c_sub, c_zero, k_ref, zero):
+    """One step of one neuron, written without branches so that the neuron loop vectorises.
+
+    Terms a model lacks are neutral: ``alpha = 0`` (no synaptic current: ``0 * i + x == x``),
+    ``rho = beta_a = 0`` (no adaptation: ``thr + 0 == thr``), ``k_ref = 0`` (never refractory).
+    ``c_sub, c_zero`` pick the reset: ``v - s * (c_sub * theta + c_zero * (v - v_reset))`` is
+    ``v - s * theta``, ``v - s * (v - v_reset)`` or ``v``, each with the reference's roundings.
+    """
+    i_new = alpha * i + u
+    free = r <= zero
+    vp = beta * v + i_new if free else v
+    theta = thr + b
+    spk = free & (vp - theta >= zero)
+    s = zero + 1 if spk else zero
+    v_new = vp - s * (c_sub * theta + c_zero * (vp - v_reset))
+    r_new = k_ref if spk else max(r - 1, zero)
+    b_new = rho * b + beta_a * s
+    return i_new, vp, spk, free, s, v_new, r_new, b_new
 
 
 @njit(cache=True, parallel=True)
 def _forward(
     x, xst, n_steps, v, cur, adapt, refrac,
     beta, alpha, thr, v_reset, rho, beta_a,
-    synaptic, adaptive, reset, refractory,
+    synaptic, reset, refractory,
     spikes, hist, flags, save,
 ):  # fmt: skip
     m = v.shape[0]
+    dt = v.dtype.type
+    c_sub, c_zero, k_ref, zero = dt(reset == 0), dt(reset == 1), dt(refractory), dt(0)
     for blk in prange((m + BLOCK - 1) // BLOCK):
         lo = blk * BLOCK
         hi = min(lo + BLOCK, m)
+        # block-local copies: contiguous, unaliased, so the neuron loops vectorise
+        vl, il, bl, rl = (
+            v[lo:hi].copy(),
+            cur[lo:hi].copy(),
+            adapt[lo:hi].copy(),
+            refrac[lo:hi].copy(),
+        )
+        be, al, th, vr = (
+            beta[lo:hi].copy(),
+            alpha[lo:hi].copy(),
+            thr[lo:hi].copy(),
+            v_reset[lo:hi].copy(),
+        )
+        rh, ba = rho[lo:hi].copy(), beta_a[lo:hi].copy()
         for t in range(n_steps):
-            xo = t * xst
-            so = t * m
-            for j in range(lo, hi):
-                u = x[xo + j]
-                if synaptic:
-                    u = alpha[j] * cur[j] + u
-                    cur[j] = u
-                free = refractory == 0 or refrac[j] <= 0
-                vp = beta[j] * v[j] + u if free else v[j]
-                theta = thr[j] + adapt[j] if adaptive else thr[j]
-                spk = free and vp - theta >= 0
-                v[j] = _reset(vp, spk, theta, v_reset[j], reset)
-                if refractory:
-                    refrac[j] = refractory if spk else max(refrac[j] - 1, 0)
-                if adaptive:
-                    adapt[j] = rho[j] * adapt[j] + beta_a[j] if spk else rho[j] * adapt[j]
-                spikes[so + j] = 1 if spk else 0
-                if save:
-                    hist[so + j] = u if synaptic else vp
-                    flags[so + j] = (1 if spk else 0) | (2 if free else 0)
+            xs = x[t * xst + lo : t * xst + hi]
+            ss = spikes[t * m + lo : t * m + hi]
+            if not save:  # two loops rather than a branch per neuron: both vectorise
+                for k in range(hi - lo):
+                    il[k], _, _, _, ss[k], vl[k], rl[k], bl[k] = _step(
+                        xs[k], vl[k], il[k], bl[k], rl[k],
+                        be[k], al[k], th[k], vr[k], rh[k], ba[k], c_sub, c_zero, k_ref, zero,
+                    )  # fmt: skip
+                continue
+            hs = hist[t * m + lo : t * m + hi]
+            fs = flags[t * m + lo : t * m + hi]
+            for k in range(hi - lo):
+                il[k], vp, spk, free, ss[k], vl[k], rl[k], bl[k] = _step(
+                    xs[k], vl[k], il[k], bl[k], rl[k],
+                    be[k], al[k], th[k], vr[k], rh[k], ba[k], c_sub, c_zero, k_ref, zero,
+                )  # fmt: skip
+                hs[k] = il[k] if synaptic else vp
+                fs[k] = np.uint8(spk) | (np.uint8(free) << 1)
+        v[lo:hi], cur[lo:hi], adapt[lo:hi], refrac[lo:hi] = vl, il, bl, rl
 
 
 @njit(cache=True, parallel=True)
 def _backward(
     gs, gst, gsj, n_steps, hist, flags, v0, i0, b0,
     beta, alpha, thr, v_reset, rho, beta_a,
-    synaptic, adaptive, reset, detach, sg_kind, sg_alpha,
+    synaptic, adaptive, reset, detach, sg_kind, sg_alpha, need_beta, need_thr,
     gx, gv, gi, gb, gbeta, galpha, gthr,
 ):  # fmt: skip
+    """Reverse-time pass. Per step: the core loop carries ``dL/dv`` back through reset, spike and
+    leak; optional terms (adaptation, synaptic current, un-detached reset, parameter gradients) run
+    as separate loops only for the models and gradients that need them, so every loop vectorises.
+    """
     m = v0.shape[0]
+    dt = v0.dtype.type
+    c_sub, c_zero = dt(reset == 0), dt(reset == 1)
+    recompute = synaptic or adaptive
     for blk in prange((m + BLOCK - 1) // BLOCK):
         lo = blk * BLOCK
         hi = min(lo + BLOCK, m)
-        # Recompute what was not saved: b_{t-1} (adaptive) or the pre-reset membrane (synaptic).
-        scratch = np.empty((n_steps if synaptic or adaptive else 1, hi - lo), hist.dtype)
-        for j in range(lo, hi):
-            if adaptive:
-                b = b0[j]
-                for t in range(n_steps):
-                    scratch[t, j - lo] = b
-                    b = rho[j] * b + beta_a[j] if flags[t * m + j] & 1 else rho[j] * b
-            elif synaptic:
-                vv = v0[j]
-                for t in range(n_steps):
-                    fl = flags[t * m + j]
-                    vp = beta[j] * vv + hist[t * m + j] if fl & 2 else vv
-                    scratch[t, j - lo] = vp
-                    vv = _reset(vp, fl & 1, thr[j], v_reset[j], reset)
+        n = hi - lo
+        be, al, th = beta[lo:hi].copy(), alpha[lo:hi].copy(), thr[lo:hi].copy()
+        vr, rh, ba = v_reset[lo:hi].copy(), rho[lo:hi].copy(), beta_a[lo:hi].copy()
+        # Recompute what was not saved, [T, n]: b_{t-1} (adaptive) or the membrane (synaptic).
+        scratch = np.empty(n_steps * n if recompute else n, v0.dtype)
+        vv, bb = v0[lo:hi].copy(), b0[lo:hi].copy()
+        for t in range(n_steps if recompute else 0):
+            hs, fs = hist[t * m + lo : t * m + hi], flags[t * m + lo : t * m + hi]
+            sc = scratch[t * n : t * n + n]
+            for k in range(n):
+                s = dt(fs[k] & 1)
+                if adaptive:
+                    sc[k] = bb[k]
+                    bb[k] = rh[k] * bb[k] + ba[k] * s
+                else:
+                    vp = be[k] * vv[k] + hs[k] if fs[k] & 2 else vv[k]
+                    sc[k] = vp
+                    vv[k] = vp - s * (c_sub * th[k] + c_zero * (vp - vr[k]))
+        gvl, gil, gbl = gv[lo:hi].copy(), gi[lo:hi].copy(), gb[lo:hi].copy()
+        gbe, gal, gth = np.zeros(n, v0.dtype), np.zeros(n, v0.dtype), np.zeros(n, v0.dtype)
+        theta, work, sgm, grow = (np.empty(n, v0.dtype), np.empty(n, v0.dtype),
+                                  np.empty(n, v0.dtype), np.empty(n, v0.dtype))  # fmt: skip
+        g_theta, g_u = np.empty(n, v0.dtype), np.empty(n, v0.dtype)
         for t in range(n_steps - 1, -1, -1):
-            so = t * m
-            go = t * gst
-            for j in range(lo, hi):
-                fl = flags[so + j]
-                spk = fl & 1
-                free = fl & 2
-                vp = scratch[t, j - lo] if synaptic else hist[so + j]
-                theta = thr[j] + scratch[t, j - lo] if adaptive else thr[j]
-                sgm = _surrogate_grad(sg_kind, sg_alpha, vp - theta) if free else 0.0
-                g_s = gs[go + j * gsj]
-                if adaptive:
-                    g_s += beta_a[j] * gb[j]
-                g_v = gv[j]
-                if reset == 0:
-                    g_vp = g_v
-                    g_theta = -g_v if spk else 0.0
-                    if not detach:
-                        g_s -= g_v * theta
-                elif reset == 1:
-                    g_vp = 0.0 if spk else g_v
-                    g_theta = 0.0
-                    if not detach:
-                        g_s -= g_v * (vp - v_reset[j])
+            hs, fs = hist[t * m + lo : t * m + hi], flags[t * m + lo : t * m + hi]
+            sc = scratch[t * n : t * n + n] if recompute else scratch
+            vp = sc if synaptic else hs
+            for k in range(n):
+                theta[k] = th[k] + sc[k] if adaptive else th[k]
+                work[k] = vp[k] - theta[k]
+            _surrogate_row(sg_kind, sg_alpha, work, sgm)
+            if gsj:
+                grow[:] = gs[t * gst + lo : t * gst + hi]
+            else:
+                grow[:] = gs[t * gst]
+            if adaptive:  # b_t = rho b_{t-1} + beta_a s_t
+                for k in range(n):
+                    grow[k] += ba[k] * gbl[k]
+            if not detach:  # the reset term depends on s_t
+                for k in range(n):
+                    grow[k] -= gvl[k] * (c_sub * theta[k] + c_zero * (vp[k] - vr[k]))
+            gxs = gx[t * m + lo : t * m + hi]
+            for k in range(n):  # core: through reset, spike and leak
+                s = dt(fs[k] & 1)
+                sg = sgm[k] if fs[k] & 2 else dt(0)
+                g_vp = gvl[k] * (1 - s * c_zero) + grow[k] * sg
+                g_theta[k] = -gvl[k] * s * c_sub - grow[k] * sg
+                g_u[k] = g_vp if fs[k] & 2 else dt(0)
+                gvl[k] = be[k] * g_vp if fs[k] & 2 else g_vp
+                gxs[k] = g_u[k]
+            if need_thr or adaptive:
+                for k in range(n):
+                    gth[k] += g_theta[k]
+                    gbl[k] = rh[k] * gbl[k] + g_theta[k]
+            if need_beta:  # d v_t / d beta = membrane before the step (after the last reset)
+                if t == 0:
+                    work[:] = v0[lo:hi]
                 else:
-                    g_vp = g_v
-                    g_theta = 0.0
-                g_vp += g_s * sgm
-                g_theta -= g_s * sgm
-                gthr[j] += g_theta
-                if adaptive:
-                    gb[j] = rho[j] * gb[j] + g_theta
-                if free:
-                    if t == 0:
-                        v_prev = v0[j]
-                    else:
-                        p = t - 1
-                        vpp = scratch[p, j - lo] if synaptic else hist[p * m + j]
-                        th_p = thr[j] + scratch[p, j - lo] if adaptive else thr[j]
-                        v_prev = _reset(vpp, flags[p * m + j] & 1, th_p, v_reset[j], reset)
-                    gbeta[j] += g_vp * v_prev
-                    gv[j] = beta[j] * g_vp
-                    g_u = g_vp
-                else:
-                    gv[j] = g_vp
-                    g_u = 0.0
-                if synaptic:
-                    g_i = gi[j] + g_u
-                    galpha[j] += g_i * (hist[(t - 1) * m + j] if t > 0 else i0[j])
-                    gi[j] = alpha[j] * g_i
-                    gx[so + j] = g_i
-                else:
-                    gx[so + j] = g_u
+                    p = (t - 1) * m
+                    hp, fp = hist[p + lo : p + hi], flags[p + lo : p + hi]
+                    scp = scratch[(t - 1) * n : t * n] if recompute else scratch
+                    vpp = scp if synaptic else hp
+                    for k in range(n):
+                        th_p = th[k] + scp[k] if adaptive else th[k]
+                        s = dt(fp[k] & 1)
+                        work[k] = vpp[k] - s * (c_sub * th_p + c_zero * (vpp[k] - vr[k]))
+                for k in range(n):
+                    gbe[k] += g_u[k] * work[k]
+            if synaptic:  # i_t = alpha i_{t-1} + x_t feeds v_t and i_{t+1}
+                ip = i0[lo:hi] if t == 0 else hist[(t - 1) * m + lo : (t - 1) * m + hi]
+                for k in range(n):
+                    g_i = gil[k] + g_u[k]
+                    gal[k] += g_i * ip[k]
+                    gil[k] = al[k] * g_i
+                    gxs[k] = g_i
+        gv[lo:hi], gi[lo:hi], gb[lo:hi] = gvl, gil, gbl
+        gbeta[lo:hi], galpha[lo:hi], gthr[lo:hi] = gbe, gal, gth
 
 
 class CPUEngine:
     """Runs :func:`_forward` / :func:`_backward` on the tensors' own memory."""
 
     def forward(
-        self, cfg: Config, x: Tensor, state: dict[str, Tensor], params: dict[str, Tensor], save: bool
+        self,
+        cfg: Config,
+        x: Tensor,
+        state: dict[str, Tensor],
+        params: dict[str, Tensor],
+        save: bool,
     ) -> tuple[Tensor, Tensor | None, Tensor | None]:
         t_len, m = x.shape
-        spikes = torch.empty(t_len, m, dtype=x.dtype)
-        hist = torch.empty(t_len, m, dtype=x.dtype) if save else torch.empty(1, 1, dtype=x.dtype)
-        flags = torch.empty(t_len, m, dtype=torch.uint8) if save else torch.empty(1, 1, torch.uint8)
+        spikes = _fresh((t_len, m), x.dtype)
+        shape = (t_len, m) if save else (1, 1)
+        hist = _fresh(shape, x.dtype)
+        flags = _fresh(shape, torch.uint8)
         p = {k: t.numpy() for k, t in params.items()}
         s = {k: t.numpy() for k, t in state.items()}
         _forward(
             _flat(x), x.stride(0), t_len, s["v"], s["i"], s["b"], s["refrac"],
             p["beta"], p["alpha"], p["threshold"], p["v_reset"], p["rho"], p["beta_a"],
-            cfg.synaptic, cfg.adaptive, cfg.reset, cfg.refractory,
+            cfg.synaptic, cfg.reset, cfg.refractory,
             spikes.view(-1).numpy(), hist.view(-1).numpy(), flags.view(-1).numpy(), save,
         )  # fmt: skip
         return spikes, (hist if save else None), (flags if save else None)
@@ -202,9 +284,10 @@ class CPUEngine:
         init: dict[str, Tensor],
         params: dict[str, Tensor],
         grads: dict[str, Tensor],
+        need: frozenset[str] = frozenset(("beta", "alpha", "threshold")),
     ) -> Tensor:
         t_len, m = hist.shape
-        gx = torch.empty(t_len, m, dtype=hist.dtype)
+        gx = _fresh((t_len, m), hist.dtype)
         p = {k: t.numpy() for k, t in params.items()}
         g = {k: t.numpy() for k, t in grads.items()}
         gs = grad_spikes.to(hist.dtype)
@@ -214,7 +297,7 @@ class CPUEngine:
             init["v"].numpy(), init["i"].numpy(), init["b"].numpy(),
             p["beta"], p["alpha"], p["threshold"], p["v_reset"], p["rho"], p["beta_a"],
             cfg.synaptic, cfg.adaptive, cfg.reset, cfg.detach_reset,
-            cfg.surrogate, cfg.surrogate_alpha,
+            cfg.surrogate, cfg.surrogate_alpha, "beta" in need, "threshold" in need,
             gx.view(-1).numpy(), g["v"], g["i"], g["b"], g["beta"], g["alpha"], g["threshold"],
         )  # fmt: skip
         return gx

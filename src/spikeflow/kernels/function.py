@@ -25,7 +25,12 @@ class Engine(Protocol):
     """A backend: runs the fused recurrence on ``[T, M]`` rows (see :mod:`spikeflow.kernels.plan`)."""
 
     def forward(
-        self, cfg: Config, x: Tensor, state: dict[str, Tensor], params: dict[str, Tensor], save: bool
+        self,
+        cfg: Config,
+        x: Tensor,
+        state: dict[str, Tensor],
+        params: dict[str, Tensor],
+        save: bool,
     ) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """Spikes ``[T, M]`` and, if ``save``, ``(hist [T, M], flags [T, M] uint8)``.
 
@@ -42,11 +47,13 @@ class Engine(Protocol):
         init: dict[str, Tensor],
         params: dict[str, Tensor],
         grads: dict[str, Tensor],
+        need: frozenset[str],
     ) -> Tensor:
         """Gradient of ``x`` ``[T, M]``.
 
         ``grads`` holds ``v, i, b`` (``[M]``, the gradients of the final state, replaced in place by
-        those of the initial state) and ``beta, alpha, threshold`` (``[M]`` zeros, accumulated).
+        those of the initial state) and ``beta, alpha, threshold`` (``[M]`` zeros, accumulated;
+        only those named in ``need`` must be computed).
         """
 
 
@@ -83,6 +90,8 @@ class FusedNeuron(torch.autograd.Function):
             "beta_a": _vector(inp.beta_a, shape, x2, 0.0),
         }
         init = {k: _vector(getattr(inp, k), shape, x2, 0.0) for k in ("v", "i", "b", "refrac")}
+        if not cfg.refractory:
+            init["refrac"].zero_()  # without a refractory period the counter is ignored
         state = {k: t.clone() for k, t in init.items()}
         save = any(ctx.needs_input_grad)
         spikes, hist, flags = engine.forward(cfg, x2, state, params, save)
@@ -118,7 +127,12 @@ class FusedNeuron(torch.autograd.Function):
         grads = {"v": flat(g_v), "i": flat(g_i), "b": flat(g_b)}
         grads.update({k: hist.new_zeros(m) for k in ("beta", "alpha", "threshold")})
         init = {"v": v0, "i": i0, "b": b0}
-        gx = ctx.engine.backward(ctx.cfg, gs2, hist, flags, init, ctx.params, grads)
+        need = frozenset(
+            name
+            for name, wanted in zip(Inputs._fields, ctx.needs_input_grad[2:], strict=True)
+            if wanted and name in ("beta", "alpha", "threshold")
+        )
+        gx = ctx.engine.backward(ctx.cfg, gs2, hist, flags, init, ctx.params, grads, need)
 
         def param_grad(k: str) -> Tensor:
             return grads[k].view(ctx.shape).sum_to_size(ctx.param_shapes[k])
@@ -133,7 +147,8 @@ class FusedNeuron(torch.autograd.Function):
             "threshold": lambda: param_grad("threshold"),
         }
         needs = ctx.needs_input_grad[2:]
-        return (None, None) + tuple(
+        grads_in = [
             out[name]() if need and name in out else None
             for name, need in zip(Inputs._fields, needs, strict=True)
-        )
+        ]
+        return (None, None, *grads_in)

@@ -89,7 +89,9 @@ def make_plan(kind: str, x: Tensor, state: Any, params: Any) -> Plan | str:
     if surrogate_id is None:
         return f"surrogate {spike.surrogate!r} has no fused implementation (custom class)"
     if x.dtype not in FUSED_DTYPES:
-        return f"dtype {x.dtype} is not fused (float32 and float64 are; bfloat16 uses the reference)"
+        return (
+            f"dtype {x.dtype} is not fused (float32 and float64 are; bfloat16 uses the reference)"
+        )
     inputs = _inputs(kind, x, state, params)
     reason = _check_tensors(inputs, x)
     if reason:

@@ -83,12 +83,12 @@ def _forward_kernel(
         if SYNAPTIC:
             cur = alpha * cur + u
             u = cur
-        if REFRACTORY > 0:
+        if REFRACTORY > 0:  # noqa: SIM108 (compile-time branch)
             free = r <= 0
         else:
             free = j >= 0
         vp = tl.where(free, beta * v + u, v)
-        if ADAPTIVE:
+        if ADAPTIVE:  # noqa: SIM108
             theta = thr + b
         else:
             theta = thr
@@ -158,7 +158,7 @@ def _backward_kernel(
             vp = tl.load(scratch_ptr + o, mask=mask, other=0.0)
         else:
             vp = tl.load(h_ptr + o, mask=mask, other=0.0)
-        if ADAPTIVE:
+        if ADAPTIVE:  # noqa: SIM108
             theta = thr + tl.load(scratch_ptr + o, mask=mask, other=0.0)
         else:
             theta = thr
@@ -191,7 +191,7 @@ def _backward_kernel(
             vp_p = tl.load(scratch_ptr + p * m + j, mask=mask, other=0.0)
         else:
             vp_p = tl.load(h_ptr + p * m + j, mask=mask, other=0.0)
-        if ADAPTIVE:
+        if ADAPTIVE:  # noqa: SIM108
             th_p = thr + tl.load(scratch_ptr + p * m + j, mask=mask, other=0.0)
         else:
             th_p = thr
@@ -223,7 +223,12 @@ class TritonEngine:
     """Launches :func:`_forward_kernel` / :func:`_backward_kernel` on the tensors' device."""
 
     def forward(
-        self, cfg: Config, x: Tensor, state: dict[str, Tensor], params: dict[str, Tensor], save: bool
+        self,
+        cfg: Config,
+        x: Tensor,
+        state: dict[str, Tensor],
+        params: dict[str, Tensor],
+        save: bool,
     ) -> tuple[Tensor, Tensor | None, Tensor | None]:
         t_len, m = x.shape
         spikes = torch.empty(t_len, m, dtype=x.dtype, device=x.device)
@@ -248,7 +253,9 @@ class TritonEngine:
         init: dict[str, Tensor],
         params: dict[str, Tensor],
         grads: dict[str, Tensor],
+        need: frozenset[str] = frozenset(),
     ) -> Tensor:
+        """See ``function.Engine.backward``; parameter gradients are always computed here."""
         t_len, m = hist.shape
         gx = torch.empty_like(hist)
         recompute = cfg.synaptic or cfg.adaptive

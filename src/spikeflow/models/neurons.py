@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
+from spikeflow import kernels
 from spikeflow import nn as snn
 from spikeflow import surrogate as surrogates
 from spikeflow.errors import UserError, check_choice, check_range
@@ -22,6 +23,7 @@ class NeuronConfig:
         beta: membrane decay per step in [0, 1] (unused by ``"if"``; initial value for ``"plif"``).
         threshold: firing threshold (> 0). reset: ``"subtract" | "zero" | "none"``.
         surrogate: surrogate gradient name. learn_beta: learn the decay (LIF, ALIF, Synaptic).
+        backend: fused-kernel choice, ``"auto" | "reference" | "cpu" | "triton"``.
     """
 
     kind: str = "lif"
@@ -30,6 +32,7 @@ class NeuronConfig:
     reset: str = "subtract"
     surrogate: str = "atan"
     learn_beta: bool = False
+    backend: str = "auto"
 
     def __post_init__(self) -> None:
         check_choice("neuron", self.kind, NEURONS)
@@ -37,6 +40,7 @@ class NeuronConfig:
         check_range("threshold", self.threshold, 0, low_open=True)
         check_choice("reset", self.reset, RESET_MODES)
         check_choice("surrogate", self.surrogate, surrogates.available())
+        check_choice("backend", self.backend, kernels.BACKENDS)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -44,7 +48,12 @@ class NeuronConfig:
 
 def make_neuron(cfg: NeuronConfig) -> snn.Neuron:
     """A fresh neuron module for one layer, built from ``cfg``."""
-    common = {"threshold": cfg.threshold, "reset": cfg.reset, "surrogate": cfg.surrogate}
+    common = {
+        "threshold": cfg.threshold,
+        "reset": cfg.reset,
+        "surrogate": cfg.surrogate,
+        "backend": cfg.backend,
+    }
     if cfg.kind == "if":
         return snn.IF(**common)
     if cfg.kind == "plif":

@@ -58,7 +58,7 @@ def build(
         num_classes: output neurons.
         config: the model's own options (``hidden``, ``channels``, ``dropout``, ``connectivity``)
             and the neuron options ``neuron`` (kind), ``beta``, ``threshold``, ``reset``,
-            ``surrogate``, ``learn_beta``.
+            ``surrogate``, ``learn_beta``, ``backend``.
     """
     if name not in _REGISTRY:
         raise UserError(f"model={name!r} is not valid; expected one of {', '.join(available())}")

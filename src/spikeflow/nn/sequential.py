@@ -13,6 +13,8 @@ from spikeflow.nn.neuron import Neuron, check_input
 def _wrap(layer: nn.Module) -> nn.Module:
     if isinstance(layer, Neuron | TimeDistributed | Dropout | Sequential):
         return layer
+    if getattr(layer, "time_major", False):  # handles [T, B, ...] itself (e.g. spiking max-pool)
+        return layer
     if isinstance(layer, nn.Dropout):
         return Dropout(layer.p)
     return TimeDistributed(layer)
@@ -22,7 +24,8 @@ class Sequential(nn.Module):
     """Layers applied in order to ``[T, B, ...]``; neuron layers keep their own state.
 
     Plain (stateless) ``torch.nn`` layers are wrapped in :class:`TimeDistributed` automatically, and
-    ``nn.Dropout`` becomes a :class:`Dropout` with one mask across time.
+    ``nn.Dropout`` becomes a :class:`Dropout` with one mask across time. A module with a class
+    attribute ``time_major = True`` takes ``[T, B, ...]`` itself and is left as it is.
 
     ``forward(x, state=None) -> (out, state)``: ``state`` is a list with one entry per layer (``None``
     for stateless layers), so a stream can be continued chunk by chunk.

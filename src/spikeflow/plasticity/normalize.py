@@ -17,7 +17,11 @@ def normalize_weights(w: torch.Tensor, total: float) -> torch.Tensor:
     if w.dim() != 2:
         raise UserError(f"w has shape {tuple(w.shape)}; expected [N_post, N_pre]")
     sums = w.sum(dim=1, keepdim=True)
-    scale = torch.where(sums != 0, total / torch.where(sums != 0, sums, torch.ones_like(sums)), torch.ones_like(sums))
+    scale = torch.where(
+        sums != 0,
+        total / torch.where(sums != 0, sums, torch.ones_like(sums)),
+        torch.ones_like(sums),
+    )
     return w * scale
 
 

@@ -84,7 +84,9 @@ class STDP:
     def decays(self, dt: float) -> tuple[float, float, float, float]:
         """Per-step decay factors of ``x1, x2, y1, y2``."""
         check_range("dt", dt, 0.0, low_open=True)
-        return tuple(math.exp(-dt / t) for t in (self.tau_plus, self.tau_x, self.tau_minus, self.tau_y))
+        return tuple(
+            math.exp(-dt / t) for t in (self.tau_plus, self.tau_x, self.tau_minus, self.tau_y)
+        )
 
     def engine_params(self, dt: float) -> np.ndarray:
         """The 12 numbers the simulator's engine reads (order of ``engine.SP_*``)."""
@@ -135,7 +137,12 @@ class STDP:
         return (w + pot).clamp(self.w_min, self.w_max)
 
     def step(
-        self, w: torch.Tensor, pre_t: torch.Tensor, post_t: torch.Tensor, state: STDPState, dt: float
+        self,
+        w: torch.Tensor,
+        pre_t: torch.Tensor,
+        post_t: torch.Tensor,
+        state: STDPState,
+        dt: float,
     ) -> tuple[torch.Tensor, STDPState]:
         """One step: ``pre_t`` ``[B, N_pre]``, ``post_t`` ``[B, N_post]`` (0/1), ``w`` as above."""
         state = self.decay(state, dt)

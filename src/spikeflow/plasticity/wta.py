@@ -31,7 +31,11 @@ def winner_take_all(spikes: torch.Tensor, potential: torch.Tensor, k: int = 1) -
             f"spikes {tuple(spikes.shape)} and potential {tuple(potential.shape)} must have the same shape"
         )
     k = min(k, spikes.shape[-1])
-    score = torch.where(spikes > 0, potential.to(torch.float64), torch.full_like(potential, -torch.inf, dtype=torch.float64))
+    score = torch.where(
+        spikes > 0,
+        potential.to(torch.float64),
+        torch.full_like(potential, -torch.inf, dtype=torch.float64),
+    )
     top = score.topk(k, dim=-1, sorted=False).indices
     keep = torch.zeros_like(spikes, dtype=torch.bool).scatter(-1, top, True)
     return spikes * keep.to(spikes.dtype)

@@ -74,10 +74,14 @@ class DiehlCook:
             tau_plus=20.0, tau_minus=20.0, tau_y=40.0, a_plus=0.0, a3_plus=nu_post,
             a_minus=nu_pre, w_min=0.0, w_max=1.0, pairing="nearest",
         )  # fmt: skip
-        self.syn = Synapses(self.inp, self.exc, target="e", rule="all", weight=Uniform(0.0, 0.3), stdp=rule)
+        self.syn = Synapses(
+            self.inp, self.exc, target="e", rule="all", weight=Uniform(0.0, 0.3), stdp=rule
+        )
         self.lateral = Synapses(self.exc, self.exc, target="i", rule="all_but_self", weight=w_inh)
         self.spikes = SpikeMonitor(self.exc)
-        self.net = Network(self.inp, self.exc, self.syn, self.lateral, self.spikes, dt=dt, seed=seed)
+        self.net = Network(
+            self.inp, self.exc, self.syn, self.lateral, self.spikes, dt=dt, seed=seed
+        )
         self.labels: np.ndarray | None = None
 
     def weights(self) -> np.ndarray:
@@ -93,7 +97,9 @@ class DiehlCook:
         if x.ndim != 2 or x.shape[1] != self.n_inputs:
             raise UserError(f"x has shape {x.shape}; expected [samples, {self.n_inputs}]")
         if x.size and (x.min() < 0 or x.max() > 1):
-            raise UserError(f"x ranges over [{x.min():g}, {x.max():g}]; expected intensities in [0, 1]")
+            raise UserError(
+                f"x ranges over [{x.min():g}, {x.max():g}]; expected intensities in [0, 1]"
+            )
         return x
 
     def present(self, x: np.ndarray, *, learn: bool) -> np.ndarray:
@@ -104,7 +110,9 @@ class DiehlCook:
             if learn:
                 normalize_incoming(self.net, self.syn, self.w_total)
             self.spikes.clear()
-            self.net.set_drive(self.inp, np.minimum(x * self.max_rate + extra, 1000.0 / self.net.dt))
+            self.net.set_drive(
+                self.inp, np.minimum(x * self.max_rate + extra, 1000.0 / self.net.dt)
+            )
             self.net.run(self.present_ms, plasticity=learn)
             counts = self.spikes.count(1)[0]
             self.net.rest()
@@ -132,11 +140,20 @@ class DiehlCook:
     def responses(self, x: np.ndarray) -> np.ndarray:
         """Spike counts ``[samples, neurons]`` without learning (theta frozen)."""
         x = self._check(x)
-        return np.stack([self.present(row, learn=False) for row in x]) if len(x) else np.zeros((0, self.neurons))
+        return (
+            np.stack([self.present(row, learn=False) for row in x])
+            if len(x)
+            else np.zeros((0, self.neurons))
+        )
 
     def assign_labels(self, counts: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
         """Label each neuron with the class of its highest mean response."""
-        means = np.stack([counts[y == c].mean(0) if np.any(y == c) else np.zeros(self.neurons) for c in range(n_classes)])
+        means = np.stack(
+            [
+                counts[y == c].mean(0) if np.any(y == c) else np.zeros(self.neurons)
+                for c in range(n_classes)
+            ]
+        )
         self.labels = means.argmax(0)
         return self.labels
 

@@ -20,39 +20,38 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-KIND_LIF = 0
-KIND_LIF_COND = 1
-KIND_IZHIKEVICH = 2
-KIND_POISSON = 3
-KIND_GENERATOR = 4
-
-# rows of the parameter array P[NP, B, N]
-P_V_REST, P_V_TH, P_V_RESET, P_DECAY_M, P_TAU_M, P_THETA_DECAY, P_THETA_JUMP = range(7)
-P_IZ_A, P_IZ_B, P_IZ_C, P_IZ_D = range(7, 11)
-N_PARAMS = 11
-
-# rows of the state array X[NS, B, N]: v, theta (adaptive threshold), u (Izhikevich), channels
-S_V, S_THETA, S_U, S_G0 = 0, 1, 2, 3
-TARGET_V = -1  # synapse target "v": the weight jumps the membrane potential
-
-# columns of the group table (int64 [G, 7])
-G_START, G_STOP, G_KIND, G_NCH, G_DOFF, G_DS, G_DEVERY = range(7)
-# columns of the projection table (int64 [P, 10])
-(
-    J_PRE_START,
-    J_PRE_N,
-    J_POST_START,
+from spikeflow.sim.layout import (
+    J_CHANNEL,
+    J_COL_OFF,
+    J_PLASTIC,
     J_POST_N,
+    J_POST_START,
+    J_PRE_N,
+    J_PRE_START,
     J_PTR_OFF,
     J_SYN_OFF,
-    J_CHANNEL,
-    J_PLASTIC,
-    J_COL_OFF,
-) = range(9)
-# STDP parameters (float64 [K, 12]); see spikeflow.plasticity.STDP.engine_params
-SP_DX1, SP_DX2, SP_DY1, SP_DY2, SP_A2P, SP_A3P, SP_A2M, SP_A3M, SP_WMIN, SP_WMAX, SP_MULT, SP_NEAREST = range(12)
-# columns of the state-monitor table (int64 [M, 5])
-M_VAR, M_IDX_OFF, M_NIDX, M_EVERY, M_OUT_OFF = range(5)
+    M_EVERY,
+    M_IDX_OFF,
+    M_NIDX,
+    M_OUT_OFF,
+    M_VAR,
+    S_G0,
+    S_V,
+    SP_A2M,
+    SP_A2P,
+    SP_A3M,
+    SP_A3P,
+    SP_DX1,
+    SP_DX2,
+    SP_DY1,
+    SP_DY2,
+    SP_MULT,
+    SP_NEAREST,
+    SP_WMAX,
+    SP_WMIN,
+    TARGET_V,
+)
+from spikeflow.sim.neuron_kernels import _update_groups
 
 
 @numba.njit(cache=True)
@@ -72,102 +71,9 @@ def _clip(w, lo, hi):
 
 
 @numba.njit(cache=True)
-def _lif(kind, dt, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, drv, nch, start, stop, b):
-    """LIF / adaptive LIF neurons ``start:stop`` of copy ``b``; returns a 0/1 spike array."""
-    v, theta, r = X[S_V, b, start:stop], X[S_THETA, b, start:stop], ref[b, start:stop]
-    vr, dm = P[P_V_REST, b, start:stop], P[P_DECAY_M, b, start:stop]
-    n = stop - start
-    vn = np.empty(n)
-    if kind == KIND_LIF:
-        for i in range(n):
-            vn[i] = vr[i] + (v[i] - vr[i]) * dm[i] + drv[i] * (1.0 - dm[i])
-        for c in range(nch):
-            g, cp = X[S_G0 + c, b, start:stop], ch_coup[c, b, start:stop]
-            for i in range(n):
-                vn[i] += g[i] * cp[i]
-    else:
-        gt = np.ones(n)
-        num = vr + drv
-        for c in range(nch):
-            g, e = X[S_G0 + c, b, start:stop], ch_erev[c, b, start:stop]
-            for i in range(n):
-                gt[i] += g[i]
-                num[i] += g[i] * e[i]
-        tau = P[P_TAU_M, b, start:stop]
-        for i in range(n):
-            v_inf = num[i] / gt[i]
-            vn[i] = v_inf + (v[i] - v_inf) * np.exp(-dt * gt[i] / tau[i])
-    for c in range(nch):
-        g, dec = X[S_G0 + c, b, start:stop], ch_decay[c, b, start:stop]
-        for i in range(n):
-            g[i] *= dec[i]
-    th, td, tj = P[P_V_TH, b, start:stop], P[P_THETA_DECAY, b, start:stop], P[P_THETA_JUMP, b, start:stop]
-    vreset, rs = P[P_V_RESET, b, start:stop], ref_steps[b, start:stop]
-    fired = np.zeros(n, dtype=np.bool_)
-    for i in range(n):  # branch-free, so that it vectorises
-        free = r[i] <= 0
-        th_i = theta[i] * td[i]
-        spike = free and vn[i] >= th[i] + th_i
-        fired[i] = spike
-        v[i] = vreset[i] if spike else (vn[i] if free else v[i])
-        r[i] = rs[i] if spike else (r[i] - 1 if r[i] > 0 else 0)
-        theta[i] = th_i + tj[i] if spike else th_i
-    return fired
-
-
-@numba.njit(cache=True)
-def _izhikevich(dt, P, X, ch_decay, drv, nch, start, stop, b):
-    """Izhikevich neurons ``start:stop`` of copy ``b`` (forward Euler); returns spikes."""
-    n = stop - start
-    fired = np.zeros(n, dtype=np.bool_)
-    for i in range(n):
-        k = start + i
-        v, u = X[S_V, b, k], X[S_U, b, k]
-        cur = drv[i]
-        for c in range(nch):
-            cur += X[S_G0 + c, b, k]
-            X[S_G0 + c, b, k] *= ch_decay[c, b, k]
-        v_new = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + cur)
-        u += dt * P[P_IZ_A, b, k] * (P[P_IZ_B, b, k] * v - u)
-        if v_new >= 30.0:
-            fired[i] = True
-            v_new = P[P_IZ_C, b, k]
-            u += P[P_IZ_D, b, k]
-        X[S_V, b, k], X[S_U, b, k] = v_new, u
-    return fired
-
-
-@numba.njit(cache=True)
-def _update_groups(ta, dt, groups, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, drive, spiked, nspk):
-    B = X.shape[1]
-    for g in range(groups.shape[0]):
-        start, stop, kind, nch = groups[g, G_START], groups[g, G_STOP], groups[g, G_KIND], groups[g, G_NCH]
-        if kind == KIND_GENERATOR:
-            continue
-        n = stop - start
-        row = min(ta // groups[g, G_DEVERY], groups[g, G_DS] - 1)
-        base = groups[g, G_DOFF] + row * B * n
-        for b in range(B):
-            drv = drive[base + b * n : base + (b + 1) * n]
-            if kind == KIND_POISSON:
-                scale = dt * 1e-3
-                for i in range(n):
-                    if np.random.random() < drv[i] * scale:
-                        spiked[b, nspk[b]] = start + i
-                        nspk[b] += 1
-                continue
-            if kind == KIND_IZHIKEVICH:
-                fired = _izhikevich(dt, P, X, ch_decay, drv, nch, start, stop, b)
-            else:
-                fired = _lif(kind, dt, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, drv, nch, start, stop, b)
-            for i in range(n):
-                if fired[i]:
-                    spiked[b, nspk[b]] = start + i
-                    nspk[b] += 1
-
-
-@numba.njit(cache=True)
-def _propagate(ta, plastic_on, X, ref, proj, ptr, post_local, delays, W, stdp, trX, trY, acc, spiked, nspk):
+def _propagate(
+    ta, plastic_on, X, ref, proj, ptr, post_local, delays, W, stdp, trX, trY, acc, spiked, nspk
+):
     D = acc.shape[0]
     for b in range(X.shape[1]):
         for s in range(nspk[b]):
@@ -178,7 +84,11 @@ def _propagate(ta, plastic_on, X, ref, proj, ptr, post_local, delays, W, stdp, t
                     continue
                 li = i - pre_start
                 ch, k = proj[p, J_CHANNEL], proj[p, J_PLASTIC]
-                off, soff, post_start = proj[p, J_PTR_OFF], proj[p, J_SYN_OFF], proj[p, J_POST_START]
+                off, soff, post_start = (
+                    proj[p, J_PTR_OFF],
+                    proj[p, J_SYN_OFF],
+                    proj[p, J_POST_START],
+                )
                 for q in range(ptr[off + li], ptr[off + li + 1]):
                     kk = soff + q
                     j = post_start + post_local[kk]
@@ -192,7 +102,9 @@ def _propagate(ta, plastic_on, X, ref, proj, ptr, post_local, delays, W, stdp, t
                     else:
                         X[S_G0 + ch, b, j] += w
                     if plastic_on and k >= 0:
-                        dep = trY[k, 0, b, j] * (stdp[k, SP_A2M] + stdp[k, SP_A3M] * trX[k, 1, b, i])
+                        dep = trY[k, 0, b, j] * (
+                            stdp[k, SP_A2M] + stdp[k, SP_A3M] * trX[k, 1, b, i]
+                        )
                         if stdp[k, SP_MULT] > 0.5:
                             dep *= w - stdp[k, SP_WMIN]
                         W[b, kk] = _clip(w - dep, stdp[k, SP_WMIN], stdp[k, SP_WMAX])
@@ -287,7 +199,9 @@ def run_steps(
         if n_spk[0] + B * n_rec > cap:
             return it
         nspk[:] = 0
-        _update_groups(ta, dt, groups, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, drive, spiked, nspk)
+        _update_groups(
+            ta, dt, groups, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, drive, spiked, nspk
+        )
         while gen_ptr[0] < gen_steps.shape[0] and gen_steps[gen_ptr[0]] < ta:
             gen_ptr[0] += 1
         while gen_ptr[0] < gen_steps.shape[0] and gen_steps[gen_ptr[0]] == ta:
@@ -297,7 +211,9 @@ def run_steps(
             gen_ptr[0] += 1
         if plastic:
             _traces(True, proj, stdp, trX, trY, spiked, nspk)
-        _propagate(ta, plastic, X, ref, proj, ptr, post_local, delays, W, stdp, trX, trY, acc, spiked, nspk)
+        _propagate(
+            ta, plastic, X, ref, proj, ptr, post_local, delays, W, stdp, trX, trY, acc, spiked, nspk
+        )
         if plastic:
             _potentiate(proj, pre_local, W, colptr, col_syn, stdp, trX, trY, spiked, nspk)
             _traces(False, proj, stdp, trX, trY, spiked, nspk)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from spikeflow.errors import UserError, check_choice, check_positive_int
-from spikeflow.sim import engine as E
+from spikeflow.sim import layout as E
 from spikeflow.sim.values import Drive, Value, resolve, resolve_drive
 
 SYNAPSE_KINDS = ("current", "conductance")
@@ -126,7 +126,12 @@ class LIFGroup(NeuronGroup):
             raise UserError("e_rev is only valid with synapse='conductance'")
         super().__init__(n, name, tuple(tau_syn))
         self.tau_m, self.v_rest, self.v_th, self.v_reset = tau_m, v_rest, v_th, v_reset
-        self.refractory, self.synapse, self.tau_syn, self.e_rev = refractory, synapse, tau_syn, e_rev
+        self.refractory, self.synapse, self.tau_syn, self.e_rev = (
+            refractory,
+            synapse,
+            tau_syn,
+            e_rev,
+        )
         self.current, self.v_init, self.g_init = current, v_init, dict(g_init or {})
         for key in self.g_init:
             check_choice("g_init key", key, self.channels)
@@ -142,7 +147,11 @@ class LIFGroup(NeuronGroup):
             return resolve(f"{self.name}.{name}", value, n, batch, rng)
 
         tau_m = _positive(f"{self.name}.tau_m", r("tau_m", self.tau_m))
-        v_rest, v_th, v_reset = r("v_rest", self.v_rest), r("v_th", self.v_th), r("v_reset", self.v_reset)
+        v_rest, v_th, v_reset = (
+            r("v_rest", self.v_rest),
+            r("v_th", self.v_th),
+            r("v_reset", self.v_reset),
+        )
         if np.any(v_reset >= v_th):
             raise UserError(
                 f"{self.name}.v_reset must be below v_th (got v_reset up to {v_reset.max():g} mV, "
@@ -203,7 +212,9 @@ class AdaptiveLIFGroup(LIFGroup):
         self.tau_a, self.b, self.theta_init = tau_a, b, theta_init
 
     def _adaptation(self, batch: int, rng: np.random.Generator, dt: float):
-        tau_a = _positive(f"{self.name}.tau_a", resolve(f"{self.name}.tau_a", self.tau_a, self.n, batch, rng))
+        tau_a = _positive(
+            f"{self.name}.tau_a", resolve(f"{self.name}.tau_a", self.tau_a, self.n, batch, rng)
+        )
         b = resolve(f"{self.name}.b", self.b, self.n, batch, rng)
         theta0 = resolve(f"{self.name}.theta_init", self.theta_init, self.n, batch, rng)
         return np.exp(-dt / tau_a), b, theta0

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from spikeflow.errors import UserError
-from spikeflow.sim import engine as E
+from spikeflow.sim import layout as E
 from spikeflow.sim.groups import GroupArrays, NeuronGroup
 from spikeflow.sim.values import Drive, resolve_drive
 
@@ -61,7 +61,9 @@ class SpikeGeneratorGroup(NeuronGroup):
         idx = np.asarray(indices, dtype=np.int64).ravel()
         t = np.asarray(times, dtype=np.float64).ravel()
         if idx.shape != t.shape:
-            raise UserError(f"indices has {idx.size} entries but times has {t.size}; expected equal")
+            raise UserError(
+                f"indices has {idx.size} entries but times has {t.size}; expected equal"
+            )
         if idx.size and (idx.min() < 0 or idx.max() >= n):
             raise UserError(f"indices range over [{idx.min()}, {idx.max()}]; expected [0, {n - 1}]")
         if t.size and (not np.all(np.isfinite(t)) or t.min() < 0):

@@ -64,22 +64,34 @@ def build(
     check_positive_int("neurons", neurons)
     if neurons < 10:
         raise UserError(f"neurons={neurons} is too small; expected at least 10")
-    n_exc = int(round(0.8 * neurons))
+    n_exc = round(0.8 * neurons)
     p = min(1.0, 0.02 * 4000 / neurons) if p is None else p
     common = dict(tau_m=20.0, v_th=-50.0, v_reset=-60.0, refractory=5.0)
     tau_syn = {"e": 5.0, "i": 10.0}
     if model == "cuba":
         kw = dict(common, v_rest=-49.0, tau_syn=tau_syn, v_init=Uniform(-60.0, -50.0))
         w_e, w_i = 1.62, -9.0
-        groups = [LIFGroup(n, name=name, **kw) for n, name in ((n_exc, "exc"), (neurons - n_exc, "inh"))]
+        groups = [
+            LIFGroup(n, name=name, **kw) for n, name in ((n_exc, "exc"), (neurons - n_exc, "inh"))
+        ]
     else:
         rng = np.random.default_rng(seed + 7919)
-        kw = dict(common, v_rest=-60.0, tau_syn=tau_syn, synapse="conductance", e_rev={"e": 0.0, "i": -80.0})
+        kw = dict(
+            common,
+            v_rest=-60.0,
+            tau_syn=tau_syn,
+            synapse="conductance",
+            e_rev={"e": 0.0, "i": -80.0},
+        )
         w_e, w_i = 0.6, 6.7
         groups = []
         for n, name in ((n_exc, "exc"), (neurons - n_exc, "inh")):
             init = _coba_init(rng, batch, n)
-            groups.append(LIFGroup(n, name=name, v_init=init["v"], g_init={"e": init["e"], "i": init["i"]}, **kw))
+            groups.append(
+                LIFGroup(
+                    n, name=name, v_init=init["v"], g_init={"e": init["e"], "i": init["i"]}, **kw
+                )
+            )
     exc, inh = groups
     syns = [
         Synapses(pre, post, target=target, p=p, weight=w, name=f"{pre.name}->{post.name}")

@@ -59,7 +59,9 @@ class StateMonitor:
     def __init__(self, group: NeuronGroup, var: str, indices=None, every: int = 1) -> None:
         valid = (*group.state_vars, *group.channels)
         if var not in valid:
-            raise UserError(f"var={var!r} is not a variable of group {group.name!r}; expected one of {valid}")
+            raise UserError(
+                f"var={var!r} is not a variable of group {group.name!r}; expected one of {valid}"
+            )
         check_positive_int("every", every)
         idx = np.arange(group.n) if indices is None else np.asarray(indices, dtype=np.int64).ravel()
         if idx.size == 0 or idx.min() < 0 or idx.max() >= group.n:

@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from spikeflow.errors import UserError, check_positive_int, check_range
-from spikeflow.sim import engine as E
+from spikeflow.sim import engine
+from spikeflow.sim import layout as E
 from spikeflow.sim.groups import NeuronGroup
 from spikeflow.sim.inputs import PoissonGroup, SpikeGeneratorGroup, check_rates
 from spikeflow.sim.monitors import PopulationRateMonitor, SpikeMonitor, StateMonitor
@@ -73,7 +74,9 @@ class Network:
                 obj.dt = self.dt
                 self.monitors.append(obj)
             else:
-                raise UserError(f"cannot add {obj!r} to a network; expected groups, synapses, monitors")
+                raise UserError(
+                    f"cannot add {obj!r} to a network; expected groups, synapses, monitors"
+                )
 
     # ----------------------------------------------------------------------------- build
     def _build(self) -> None:
@@ -94,7 +97,7 @@ class Network:
         self.ref = np.zeros((B, n_total), dtype=np.int64)
         self.ref_steps = np.zeros((B, n_total), dtype=np.int64)
         self.ch = np.zeros((3, max(n_ch, 1), B, n_total))  # decay, coupling, e_rev
-        self.groups_tab = np.zeros((len(self.groups), 7), dtype=np.int64)
+        self.groups_tab = np.zeros((len(self.groups), 10), dtype=np.int64)
         self.neuron_group = np.zeros(n_total, dtype=np.int64)
         self._drive: list[tuple[np.ndarray, int]] = []
         gen_steps, gen_idx = [np.zeros(0, dtype=np.int64)], [np.zeros(0, dtype=np.int64)]
@@ -110,6 +113,11 @@ class Network:
                     self.ch[r, c, :, s] = v
             self.ref_steps[:, s] = arrays.ref_steps
             self.groups_tab[gi, :4] = s.start, s.stop, arrays.kind, len(g.channels)
+            self.groups_tab[gi, E.G_PSTRIDE] = 0 if self._uniform(s, len(g.channels)) else 1
+            adapt = np.any(self.P[E.P_THETA_JUMP, :, s] != 0) or np.any(
+                self.X[E.S_THETA, :, s] != 0
+            )
+            self.groups_tab[gi, E.G_ADAPT] = int(adapt)
             self.neuron_group[s] = gi
             self._drive.append((arrays.drive, arrays.drive_every))
             if isinstance(g, SpikeGeneratorGroup):
@@ -173,12 +181,25 @@ class Network:
         depth = max_delay + 1 if max_delay > 0 else 1
         self.acc = np.zeros((depth, self.X.shape[0] - E.S_G0 + 1, B, n_total if max_delay else 0))
 
+    def _uniform(self, s: slice, n_ch: int) -> bool:
+        """Whether a group's parameters are the same for all its neurons and copies."""
+        parts = [self.P[:, :, s], self.ch[:, :n_ch, :, s], self.ref_steps[None, :, s]]
+        return all(np.all(p == p[..., :1, :1]) for p in parts)
+
     def _pack_drive(self) -> None:
-        off = 0
+        off, flat = 0, []
         for gi, (rows, every) in enumerate(self._drive):
-            self.groups_tab[gi, E.G_DOFF:] = off, rows.shape[0], every
-            off += rows.size
-        self.drive = np.concatenate([r.ravel() for r, _ in self._drive]) if self._drive else np.zeros(0)
+            uniform = bool(np.all(rows == rows[:, :1, :1]))
+            data = rows[:, 0, 0] if uniform else rows.ravel()
+            self.groups_tab[gi, E.G_DOFF : E.G_DSTRIDE + 1] = (
+                off,
+                rows.shape[0],
+                every,
+                int(not uniform),
+            )
+            flat.append(data)
+            off += data.size
+        self.drive = np.concatenate(flat) if flat else np.zeros(0)
 
     # ----------------------------------------------------------------------------- run
     def run(self, duration: float, *, plasticity: bool = True) -> Network:
@@ -190,11 +211,13 @@ class Network:
         ratio = duration / self.dt
         n_steps = round(ratio)
         if n_steps < 1 or abs(ratio - n_steps) > 1e-6 * max(1.0, ratio):
-            raise UserError(f"duration={duration!r} ms is not a whole number of steps of dt={self.dt!r} ms")
+            raise UserError(
+                f"duration={duration!r} ms is not a whole number of steps of dt={self.dt!r} ms"
+            )
         if not self._built:
             self._build()
         B, t0 = self.batch, self.t_step
-        E.seed((self.seed * 1_000_003 + self._runs) % (2**32))
+        engine.seed((self.seed * 1_000_003 + self._runs) % (2**32))
         self._runs += 1
         spike_mons = [m for m in self.monitors if isinstance(m, SpikeMonitor)]
         state_mons = [m for m in self.monitors if isinstance(m, StateMonitor)]
@@ -211,7 +234,7 @@ class Network:
         nspk = np.zeros(B, dtype=np.int64)
         done = 0
         while done < n_steps:
-            done += E.run_steps(
+            done += engine.run_steps(
                 t0 + done, n_steps - done, self.dt, plasticity,
                 self.groups_tab, self.neuron_group, self.P, self.X, self.ref, self.ref_steps,
                 self.ch[0], self.ch[1], self.ch[2], self.drive,
@@ -231,8 +254,10 @@ class Network:
         rows, idx, off, ioff = [], [], 0, 0
         for m in mons:
             n_rows = -(-(t0 + n_steps) // m.every) - (-(-t0 // m.every))
-            var = E.S_G0 + m.group.channels.index(m.var) if m.var in m.group.channels else (
-                {"v": E.S_V, "theta": E.S_THETA, "u": E.S_U}[m.var]
+            var = (
+                E.S_G0 + m.group.channels.index(m.var)
+                if m.var in m.group.channels
+                else ({"v": E.S_V, "theta": E.S_THETA, "u": E.S_U}[m.var])
             )
             rows.append((var, ioff, m.indices.size, m.every, off))
             idx.append(m.indices + self._start[m.group.name])
@@ -294,7 +319,9 @@ class Network:
 
     def set_weights(self, syn: Synapses, w) -> None:
         self._require_built()
-        self.W[:, self._syn_slice[syn.name]] = np.broadcast_to(np.asarray(w, np.float64), self.weights(syn).shape)
+        self.W[:, self._syn_slice[syn.name]] = np.broadcast_to(
+            np.asarray(w, np.float64), self.weights(syn).shape
+        )
 
     def connectivity(self, syn: Synapses) -> tuple[np.ndarray, np.ndarray]:
         """Local ``(pre, post)`` indices of every synapse of ``syn``, ``[S]`` each."""
@@ -306,7 +333,9 @@ class Network:
         """Replace the rates (Poisson groups, Hz) or external current (mV) of ``group``."""
         self._require_built()
         gi = self.groups.index(group)
-        rows, every = resolve_drive(f"{group.name} drive", value, group.n, self.batch, np.random.default_rng(0), self.dt)
+        rows, every = resolve_drive(
+            f"{group.name} drive", value, group.n, self.batch, np.random.default_rng(0), self.dt
+        )
         if isinstance(group, PoissonGroup):
             check_rates(f"{group.name}.rates", rows, self.dt)
         self._drive[gi] = (rows, every)

@@ -52,12 +52,16 @@ def raster_png(
 
     fig, ax = plt.subplots(figsize=(9, 4.5))
     offset = 0
-    for mon, color in zip(monitors, ("tab:blue", "tab:red", "tab:green", "tab:orange"), strict=False):
+    for mon, color in zip(
+        monitors, ("tab:blue", "tab:red", "tab:green", "tab:orange"), strict=False
+    ):
         keep = (mon.b == b) & (mon.i < max_neurons)
         if t_max_ms is not None:
             keep &= mon.t <= t_max_ms
         shown = min(mon.group.n, max_neurons)
-        ax.scatter(mon.t[keep], mon.i[keep] + offset, s=0.6, c=color, marker="|", label=mon.group.name)
+        ax.scatter(
+            mon.t[keep], mon.i[keep] + offset, s=0.6, c=color, marker="|", label=mon.group.name
+        )
         offset += shown
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("neuron")
@@ -85,7 +89,9 @@ def weights_png(w: np.ndarray, side: int, path: str | Path, *, title: str = "") 
     grid = np.full((rows * (side + 1), cols * (side + 1)), np.nan)
     for k in range(n):
         r, c = divmod(k, cols)
-        grid[r * (side + 1) : r * (side + 1) + side, c * (side + 1) : c * (side + 1) + side] = w[k].reshape(side, side)
+        grid[r * (side + 1) : r * (side + 1) + side, c * (side + 1) : c * (side + 1) + side] = w[
+            k
+        ].reshape(side, side)
     fig, ax = plt.subplots(figsize=(7, 7 * rows / cols + 0.4))
     im = ax.imshow(grid, cmap="hot_r", interpolation="nearest")
     ax.set_axis_off()

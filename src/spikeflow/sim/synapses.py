@@ -62,7 +62,11 @@ class Synapses:
         stdp=None,
         name: str | None = None,
     ) -> None:
-        given = [k for k, v in (("rule", rule), ("p", p), ("in_degree", in_degree), ("i", i)) if v is not None]
+        given = [
+            k
+            for k, v in (("rule", rule), ("p", p), ("in_degree", in_degree), ("i", i))
+            if v is not None
+        ]
         if len(given) != 1:
             raise UserError(
                 f"Synapses needs exactly one of rule, p, in_degree or i/j; got {given or 'none'}"
@@ -70,7 +74,9 @@ class Synapses:
         if rule is not None:
             check_choice("rule", rule, RULES)
             if rule != "all" and pre.n != post.n:
-                raise UserError(f"rule={rule!r} needs groups of equal size; got {pre.n} and {post.n}")
+                raise UserError(
+                    f"rule={rule!r} needs groups of equal size; got {pre.n} and {post.n}"
+                )
         if p is not None:
             check_range("p", p, 0.0, 1.0)
         if in_degree is not None:
@@ -105,7 +111,9 @@ class Synapses:
         if self.rule == "one_to_one":
             pre = post = np.arange(n_pre)
         elif self.rule is not None:
-            pre, post = (a.ravel() for a in np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij"))
+            pre, post = (
+                a.ravel() for a in np.meshgrid(np.arange(n_pre), np.arange(n_post), indexing="ij")
+            )
             if self.rule == "all_but_self":
                 keep = pre != post
                 pre, post = pre[keep], post[keep]
@@ -136,17 +144,23 @@ class Synapses:
             return np.broadcast_to(w[conn.order], (batch, s)).copy()
         if w.shape == (batch, s):
             return w[:, conn.order].copy()
-        raise UserError(f"{self.name}: weight has shape {w.shape}; expected a number, [{s}] or [{batch}, {s}]")
+        raise UserError(
+            f"{self.name}: weight has shape {w.shape}; expected a number, [{s}] or [{batch}, {s}]"
+        )
 
     def delays(self, conn: Connectivity) -> np.ndarray:
         """Per-synapse delays in steps ``[S]`` in CSR order."""
         d = np.asarray(self.delay)
         if d.dtype.kind not in "iu" or (d.size and d.min() < 0):
-            raise UserError(f"{self.name}: delay must be a non-negative integer number of steps; got {self.delay!r}")
+            raise UserError(
+                f"{self.name}: delay must be a non-negative integer number of steps; got {self.delay!r}"
+            )
         if d.ndim == 0:
             return np.full(conn.pre.size, int(d), dtype=np.int64)
         if d.shape != (conn.pre.size,):
-            raise UserError(f"{self.name}: delay has shape {d.shape}; expected a number or [{conn.pre.size}]")
+            raise UserError(
+                f"{self.name}: delay has shape {d.shape}; expected a number or [{conn.pre.size}]"
+            )
         return d[conn.order].astype(np.int64)
 
     def __repr__(self) -> str:

@@ -13,7 +13,6 @@ Inputs that change over time (Poisson rates, external currents) are :class:`Time
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 import numpy as np
 
@@ -49,7 +48,7 @@ class Normal:
         return rng.normal(self.mean, self.std, size=shape)
 
 
-Value = Union[float, int, np.ndarray, Uniform, Normal]
+Value = float | int | np.ndarray | Uniform | Normal
 
 
 def resolve(name: str, value: Value, n: int, batch: int, rng: np.random.Generator) -> np.ndarray:
@@ -121,7 +120,7 @@ class TimedArray:
         return steps
 
 
-Drive = Union[Value, TimedArray]
+Drive = Value | TimedArray
 
 
 def resolve_drive(

@@ -51,6 +51,7 @@ class TrainConfig:
     surrogate: str = "atan"
     learn_beta: bool = False
     dropout: float = 0.0
+    backend: str = "auto"
     # [train]
     epochs: int = 20
     batch_size: int = 64
@@ -97,7 +98,13 @@ class TrainConfig:
         check_range("reg_rate", self.reg_rate, 0, 1)
         # Builds the neuron options once, so a bad beta/threshold/reset/surrogate fails here.
         models.NeuronConfig(
-            self.neuron, self.beta, self.threshold, self.reset, self.surrogate, self.learn_beta
+            self.neuron,
+            self.beta,
+            self.threshold,
+            self.reset,
+            self.surrogate,
+            self.learn_beta,
+            self.backend,
         )
 
     def model_options(self) -> dict[str, Any]:

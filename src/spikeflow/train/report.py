@@ -66,7 +66,7 @@ def write_plots(trainer: Trainer, metrics: dict[str, Any], out_dir: Path) -> lis
     x, y = _first_batch(trainer, 1, _PLOT_TAG)
     records = trainer.model.trace(x)
     spikes = [x[:, 0].flatten(1)] + [r.spikes[:, 0].flatten(1) for r in records]
-    names = ["input", *trainer.layer_names]
+    names = [f"input ({trainer.cfg.encoder})", *trainer.layer_names]
     label = int(y[0])
     title = f"One test sample (class {trainer.bundle.class_names[label]}) through every layer"
     written.append(

@@ -216,9 +216,9 @@ class Trainer:
             if done:
                 self._end_epoch(time.perf_counter() - start)
             self.save_checkpoint()
-            if not done or self._stop:
+            if not done or (self._stop and self.epoch < self.cfg.epochs):
                 return "interrupted"
-            if self.progress:
+            if self.parallel.is_main:
                 tqdm.write(_epoch_line(self.history[-1], self.cfg.epochs))
         return "finished"
 

@@ -1,0 +1,135 @@
+"""Shared benchmark plumbing: timing, peak memory, the machine, child processes, tables.
+
+Every measurement of one library runs in its own child process (``python SCRIPT --child JSON``),
+so imports, thread pools and allocator state of one library never touch another's figures.
+Peak memory is the rise of the child's resident set (``VmHWM`` after the workload minus ``VmRSS``
+before it, with the high-water mark reset through ``/proc/self/clear_refs``); the child runs with a
+fixed glibc mmap threshold so that freed large buffers go back to the OS and the peak is honest;
+times come from another child with the default allocator.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+MEMORY_ENV = {"MALLOC_MMAP_THRESHOLD_": "131072"}
+
+
+def _status(field: str) -> int:
+    """A ``kB`` field of ``/proc/self/status`` in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"{field} not in /proc/self/status")
+
+
+def peak_memory(fn: Callable[[], object]) -> int:
+    """Bytes by which ``fn()`` raises this process's resident set at its peak."""
+    Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+    base = _status("VmRSS")
+    fn()
+    return _status("VmHWM") - base
+
+
+def median_time(fn: Callable[[], object], repeats: int, warmup: int = 2) -> tuple[float, list]:
+    """Median wall time of ``fn()`` in seconds over ``repeats`` runs, after ``warmup`` runs."""
+    return _medians(fn, repeats, warmup)[:2]
+
+
+def time_and_cpu(fn: Callable[[], object], repeats: int, warmup: int = 2) -> dict:
+    """Median wall time, all wall times and median CPU time (all threads) of ``fn()``, seconds.
+
+    CPU time is the work done; on a machine shared with other jobs it is steadier than wall time.
+    """
+    wall, times, cpu = _medians(fn, repeats, warmup)
+    return {"time": wall, "times": times, "cpu": cpu}
+
+
+def _medians(fn: Callable[[], object], repeats: int, warmup: int) -> tuple[float, list, float]:
+    for _ in range(warmup):
+        fn()
+    times, cpu = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        fn()
+        cpu.append(time.process_time() - c0)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), times, statistics.median(cpu)
+
+
+def memory_bandwidth(mib: int = 512, repeats: int = 5) -> float:
+    """Copy bandwidth in bytes/s: a large numpy copy, counting bytes read plus bytes written."""
+    src = np.ones(mib * 2**20 // 8)
+    dst = np.empty_like(src)
+    np.copyto(dst, src)
+    best = median_time(lambda: np.copyto(dst, src), repeats, warmup=1)[0]
+    return 2 * src.nbytes / best
+
+
+def machine() -> str:
+    """One paragraph naming the CPU, cores, memory, OS and library versions."""
+    cpu = platform.processor() or "unknown CPU"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = ""
+    meminfo = Path("/proc/meminfo")
+    if meminfo.exists():
+        kb = int(meminfo.read_text().split()[1])
+        mem = f", {kb / 2**20:.0f} GiB RAM"
+    import torch
+
+    return (
+        f"{cpu}, {os.cpu_count()} cores{mem}; {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()}, torch {torch.__version__} "
+        f"({torch.get_num_threads()} threads)"
+    )
+
+
+def run_child(script: str, spec: dict, timeout: float = 900, memory: bool = False) -> dict:
+    """Run ``script --child spec`` in a fresh process and return its JSON result (or an error).
+
+    ``memory``: run with a fixed glibc mmap threshold, for an honest peak (see module docstring).
+    """
+    env = {**os.environ, **(MEMORY_ENV if memory else {})}
+    cmd = [sys.executable, script, "--child", json.dumps(spec)]
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {timeout:.0f} s"}
+    if out.returncode != 0:
+        last = (out.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": last[:200]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def child_main(handler: Callable[[dict], dict]) -> bool:
+    """If this process is a child (``--child JSON``), run ``handler`` and print its result."""
+    if len(sys.argv) == 3 and sys.argv[1] == "--child":
+        print(json.dumps(handler(json.loads(sys.argv[2]))))
+        return True
+    return False
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    """A GitHub-flavoured markdown table."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def fmt_ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}x"

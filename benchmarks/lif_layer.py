@@ -1,0 +1,140 @@
+"""One LIF layer in every library: forward + backward, and inference only.
+
+Workloads (``[T, B, N]``): ``[100, 64, 1024]`` and ``[25, 128, 512]`` forward + backward of
+``spikes.sum()``, and ``[100, 64, 1024]`` forward under ``torch.no_grad()``. The input is the same
+for every library (``U(0, 0.3)``, seed 0). Prints a markdown table of median times, peak memory,
+spike counts and the ratios to spikeflow, plus spikeflow's bytes moved against the machine's
+copy bandwidth.
+
+Run: ``python benchmarks/lif_layer.py [--repeats N] [--libs a,b]`` (see benchmarks/README.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import (
+    child_main,
+    fmt_ratio,
+    memory_bandwidth,
+    peak_memory,
+    run_child,
+    table,
+    time_and_cpu,
+)
+
+SHAPES = ((100, 64, 1024), (25, 128, 512))
+# Bytes spikeflow's fused float32 kernel moves per neuron-step (see README: x, spikes, saved
+# membrane and flags forward; saved membrane, flags and the input gradient backward).
+BYTES_TRAIN = 4 + 4 + 4 + 1 + 4 + 1 + 4
+BYTES_INFER = 4 + 4
+
+
+def measure(spec: dict) -> dict:
+    import torch
+    from _peers import lif_layer
+
+    torch.manual_seed(0)
+    layer, version = lif_layer(spec["lib"])
+    shape = tuple(spec["shape"])
+    x = torch.rand(shape) * 0.3
+    train = spec["mode"] == "train"
+    if train:
+        x.requires_grad_(True)
+
+    def run() -> None:
+        if train:
+            layer(x).sum().backward()
+            x.grad = None
+        else:
+            with torch.no_grad():
+                layer(x)
+
+    warm = torch.rand(2, *shape[1:]) * 0.3  # compile/caches on a tiny input, outside the peak
+    with torch.no_grad():
+        layer(warm)
+    if spec["what"] == "memory":
+        return {"peak": peak_memory(run)}
+    with torch.no_grad():
+        spikes = float(layer(x).sum())
+    return {**time_and_cpu(run, spec["repeats"]), "spikes": spikes, "version": version}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--libs", default="spikeflow,spikeflow-reference,spikingjelly,snntorch,norse"
+    )
+    args = parser.parse_args()
+    libs = args.libs.split(",")
+    bandwidth = memory_bandwidth()
+    print("## LIF layer (beta 0.9, threshold 1, subtract reset)\n")
+    workloads = [("train", s) for s in SHAPES] + [("infer", SHAPES[0])]
+    for mode, shape in workloads:
+        results = {lib: measure_in_children(lib, shape, mode, args.repeats) for lib in libs}
+        what = "forward + backward" if mode == "train" else "inference (no grad)"
+        print(f"### {what}, [T, B, N] = {list(shape)}\n")
+        print(_table(results))
+        base = results.get("spikeflow", {})
+        if "time" in base:
+            steps = shape[0] * shape[1] * shape[2]
+            moved = steps * (BYTES_TRAIN if mode == "train" else BYTES_INFER)
+            rate = moved / base["time"]
+            print(
+                f"\nspikeflow moves ~{moved / 1e6:.0f} MB in {base['time'] * 1e3:.1f} ms = "
+                f"{rate / 1e9:.1f} GB/s, {100 * rate / bandwidth:.0f}% of this machine's copy "
+                f"bandwidth ({bandwidth / 1e9:.1f} GB/s, numpy copy of 512 MiB).\n"
+            )
+
+
+def measure_in_children(lib: str, shape: tuple, mode: str, repeats: int) -> dict:
+    """Time in one fresh process, peak memory in another (with a fixed mmap threshold)."""
+    spec = {"lib": lib, "shape": shape, "mode": mode, "repeats": repeats}
+    result = run_child(__file__, {**spec, "what": "time"})
+    if "error" not in result:
+        result.update(run_child(__file__, {**spec, "what": "memory"}, memory=True))
+    return result
+
+
+def _table(results: dict[str, dict]) -> str:
+    base = results.get("spikeflow", {})
+    rows = []
+    for lib, r in results.items():
+        if "error" in r:
+            rows.append([lib, "error: " + r["error"], "", "", "", "", "", ""])
+            continue
+        ratio = r["time"] / base["time"] if "time" in base else None
+        cpu_ratio = r["cpu"] / base["cpu"] if "cpu" in base else None
+        mem_ratio = r["peak"] / base["peak"] if base.get("peak") else None
+        rows.append(
+            [
+                f"{lib} {r['version']}",
+                f"{r['time'] * 1e3:.1f}",
+                fmt_ratio(ratio),
+                f"{r['cpu'] * 1e3:.1f}",
+                fmt_ratio(cpu_ratio),
+                f"{r['peak'] / 2**20:.0f}",
+                fmt_ratio(mem_ratio),
+                f"{r['spikes']:.0f}",
+            ]
+        )
+    headers = [
+        "library",
+        "median ms",
+        "time / spikeflow",
+        "CPU ms",
+        "CPU / spikeflow",
+        "peak MiB",
+        "mem / spikeflow",
+        "spikes",
+    ]
+    return table(headers, rows)
+
+
+if __name__ == "__main__" and not child_main(measure):
+    main()

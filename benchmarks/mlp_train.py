@@ -1,0 +1,96 @@
+"""One training step of a 784-512-10 spiking MLP (T=25, batch 128) in every library.
+
+The network is ``Linear -> LIF -> Linear -> LIF`` (``benchmarks/_peers.py``: identical Linear
+layers and seeds, each library's LIF layer with equal dynamics), the input a fixed Bernoulli
+spike train (rate 0.2), the loss cross-entropy on the output spike counts, and the step
+``zero_grad -> forward -> backward -> Adam.step``. Prints median step time, peak memory and ratios.
+
+Run: ``python benchmarks/mlp_train.py [--repeats N] [--libs a,b]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import child_main, fmt_ratio, peak_memory, run_child, table, time_and_cpu
+
+T, BATCH, SIZES = 25, 128, (784, 512, 10)
+
+
+def measure(spec: dict) -> dict:
+    import torch
+    from _peers import SpikingMLP, lif_layer
+
+    torch.manual_seed(0)
+    model = SpikingMLP(spec["lib"], SIZES)
+    _, version = lif_layer(spec["lib"])
+    gen = torch.Generator().manual_seed(1)
+    x = (torch.rand(T, BATCH, SIZES[0], generator=gen) < 0.2).float()
+    y = torch.randint(0, SIZES[2], (BATCH,), generator=gen)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    with torch.no_grad():
+        model(x[:2, :2])  # compile/caches outside the peak
+    if spec["what"] == "memory":
+        return {"peak": peak_memory(step)}
+    return {**time_and_cpu(step, spec["repeats"]), "version": version}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument(
+        "--libs", default="spikeflow,spikeflow-reference,spikingjelly,snntorch,norse"
+    )
+    args = parser.parse_args()
+    results = {}
+    for lib in args.libs.split(","):
+        spec = {"lib": lib, "repeats": args.repeats}
+        results[lib] = run_child(__file__, {**spec, "what": "time"})
+        if "error" not in results[lib]:
+            results[lib].update(run_child(__file__, {**spec, "what": "memory"}, memory=True))
+    print(f"## Spiking MLP {'-'.join(map(str, SIZES))}, T={T}, batch {BATCH}: one training step\n")
+    base = results.get("spikeflow", {})
+    rows = []
+    for lib, r in results.items():
+        if "error" in r:
+            rows.append([lib, "error: " + r["error"], "", "", "", "", ""])
+            continue
+        ratio = r["time"] / base["time"] if "time" in base else None
+        cpu_ratio = r["cpu"] / base["cpu"] if "cpu" in base else None
+        mem = r["peak"] / base["peak"] if base.get("peak") else None
+        rows.append(
+            [
+                f"{lib} {r['version']}",
+                f"{r['time'] * 1e3:.1f}",
+                fmt_ratio(ratio),
+                f"{r['cpu'] * 1e3:.1f}",
+                fmt_ratio(cpu_ratio),
+                f"{r['peak'] / 2**20:.0f}",
+                fmt_ratio(mem),
+            ]
+        )
+    headers = [
+        "library",
+        "median ms / step",
+        "time / spikeflow",
+        "CPU ms",
+        "CPU / spikeflow",
+        "peak MiB",
+        "mem / spikeflow",
+    ]
+    print(table(headers, rows) + "\n")
+
+
+if __name__ == "__main__" and not child_main(measure):
+    main()

@@ -1,0 +1,114 @@
+"""Data-parallel training with ``torch.distributed`` (DDP): gloo on CPU, nccl on GPU.
+
+Run any training under ``torchrun``; :func:`from_env` returns a :class:`Distributed` process group
+when ``WORLD_SIZE > 1`` (set by torchrun) and :class:`~spikeflow.train.parallel.SingleProcess`
+otherwise, so the same code runs alone or on many processes::
+
+    torchrun --nproc_per_node=2 -m spikeflow.cli train --dataset digits      # one machine
+    torchrun --nnodes=2 --node_rank=0 --nproc_per_node=4 \\
+             --rdzv_backend=c10d --rdzv_endpoint=HOST:29500 -m spikeflow.cli train ...   # node 0
+
+What each rank does: it builds the same model (DDP broadcasts rank 0's weights when wrapping), takes
+every ``world_size``-th sample of the shared, seeded epoch order, averages gradients with the other
+ranks after each backward pass (so the weights stay identical), sums metric counts over ranks (so
+reported metrics are those of the whole set), and only rank 0 writes files.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+from torch.nn.parallel import DistributedDataParallel
+
+from spikeflow.errors import UserError, check_choice
+from spikeflow.train.parallel import SingleProcess
+
+BACKENDS = ("auto", "gloo", "nccl")
+
+
+def _env_int(name: str) -> int:
+    value = os.environ.get(name)
+    if value is None or not value.isdigit():
+        raise UserError(
+            f"environment variable {name}={value!r} is not valid; expected an integer set by "
+            "torchrun (run with: torchrun --nproc_per_node=N -m spikeflow.cli train ...)"
+        )
+    return int(value)
+
+
+class Distributed(SingleProcess):
+    """This process's place in a ``torch.distributed`` group, read from torchrun's environment.
+
+    Arguments:
+        backend: ``"gloo"`` (CPU), ``"nccl"`` (GPU) or ``"auto"`` (nccl when CUDA is available).
+
+    On CUDA each rank uses device ``LOCAL_RANK`` (set as the current device, so ``"cuda"`` means
+    that GPU). The group is created on construction; call :meth:`close` at the end.
+    """
+
+    def __init__(self, backend: str = "auto") -> None:
+        check_choice("backend", backend, BACKENDS)
+        if backend == "auto":
+            backend = "nccl" if torch.cuda.is_available() else "gloo"
+        if backend == "nccl" and not torch.cuda.is_available():
+            raise UserError("backend='nccl' needs CUDA GPUs; expected backend='gloo' on CPU")
+        self.backend = backend
+        self.rank, self.world_size = _env_int("RANK"), _env_int("WORLD_SIZE")
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        if backend == "nccl":
+            torch.cuda.set_device(self.local_rank)
+        if not dist.is_initialized():
+            dist.init_process_group(backend, rank=self.rank, world_size=self.world_size)
+
+    @property
+    def device(self) -> torch.device:
+        """The device this rank computes on."""
+        return (
+            torch.device("cuda", self.local_rank) if self.backend == "nccl" else torch.device("cpu")
+        )
+
+    def shard(self, indices: Tensor, *, even: bool | None = None) -> Tensor:
+        """This rank's share of ``indices`` ``[N]``: every ``world_size``-th entry from ``rank``.
+
+        ``even=True`` first pads ``indices`` by repeating its head until ``world_size`` divides its
+        length, so every rank runs the same number of batches (DDP synchronises each backward
+        pass; this is DistributedSampler's rule). ``even=False`` gives an exact partition (each
+        sample on one rank once: evaluation). ``None`` picks ``even`` when gradients are enabled,
+        i.e. in training, and the exact partition under ``torch.no_grad()``.
+        """
+        if even is None:
+            even = torch.is_grad_enabled()
+        if even and len(indices) % self.world_size:
+            extra = self.world_size - len(indices) % self.world_size
+            indices = torch.cat([indices, indices.repeat(-(-extra // len(indices)))[:extra]])
+        return indices[self.rank :: self.world_size]
+
+    def wrap(self, model: nn.Module) -> nn.Module:
+        """``model`` in :class:`~torch.nn.parallel.DistributedDataParallel` (rank 0's weights and
+        buffers are broadcast now; gradients are averaged over ranks in every backward pass)."""
+        ids = [self.local_rank] if self.backend == "nccl" else None
+        return DistributedDataParallel(model, device_ids=ids)
+
+    def sum(self, t: Tensor) -> Tensor:
+        """``t`` summed over all ranks (a new tensor on ``t``'s device)."""
+        out = t.detach().clone().to(self.device)
+        dist.all_reduce(out, op=dist.ReduceOp.SUM)
+        return out.to(t.device)
+
+    def barrier(self) -> None:
+        dist.barrier()
+
+    def close(self) -> None:
+        """Leave the process group."""
+        if dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def from_env(backend: str = "auto") -> SingleProcess:
+    """:class:`Distributed` under torchrun with ``WORLD_SIZE > 1``, else :class:`SingleProcess`."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return Distributed(backend)
+    return SingleProcess()

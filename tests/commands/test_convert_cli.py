@@ -1,0 +1,94 @@
+"""``spikeflow convert`` end to end on a tiny digits run, checkpoint reuse and bad input."""
+
+import json
+
+import pytest
+import torch
+
+from spikeflow.cli import main
+
+TINY = [
+    "convert",
+    "--epochs",
+    "1",
+    "--limit-train",
+    "200",
+    "--limit-test",
+    "40",
+    "--timesteps",
+    "2,4",
+    "--calibration",
+    "50",
+    "--energy-samples",
+    "2",
+    "--hidden",
+    "32",
+    "--quiet",
+]
+
+
+@pytest.fixture(scope="module")
+def first_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("convert") / "run"
+    assert main([*TINY, "--out", str(out)]) == 0
+    return out
+
+
+def test_run_writes_metrics_plot_and_checkpoint(first_run, capsys):
+    metrics = json.loads((first_run / "metrics.json").read_text())
+    assert set(metrics["snn"]["test_accuracy"]) == {"2", "4"}
+    assert 0 <= metrics["ann"]["test_accuracy"] <= 1
+    assert metrics["test_samples"] == 40
+    energy = metrics["energy"]["4"]
+    assert energy["timesteps"] == 4 and energy["totals"]["ann_macs"] == 64 * 32 + 32 * 10
+    assert any("Horowitz" in a for a in energy["assumptions"])
+    assert (first_run / "accuracy_vs_T.png").read_bytes()[:4] == b"\x89PNG"
+    payload = torch.load(first_run / "ann.pt", weights_only=True)
+    assert payload["config"]["model"] == "mlp"
+
+
+def test_reuse_ann_checkpoint_gives_same_ann_accuracy(first_run, tmp_path, capsys):
+    out = tmp_path / "again"
+    args = [*TINY, "--out", str(out), "--ann", str(first_run / "ann.pt"), "--norm", "max"]
+    assert main(args) == 0
+    again = json.loads((out / "metrics.json").read_text())
+    first = json.loads((first_run / "metrics.json").read_text())
+    assert again["ann"]["test_accuracy"] == first["ann"]["test_accuracy"]
+    assert again["ann"]["train_loss"] == []
+    assert "SNN acc" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--timesteps", "4,0"], "expected positive integers"),
+        (["--dataset", "nope"], "dataset='nope'"),
+        (["--percentile", "0"], "percentile=0.0"),
+        (["--v-init", "1.5"], "v_init=1.5"),
+        (["--hidden", "32", "--ann", "/no/such/ann.pt"], "is not a file"),
+        (["--calibration", "0"], "calibration=0"),
+    ],
+)
+def test_bad_input_one_line_exit_2(tmp_path, capsys, extra, message):
+    assert main([*TINY, "--out", str(tmp_path / "r"), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_checkpoint_of_another_architecture_is_refused(first_run, tmp_path, capsys):
+    args = [*TINY, "--out", str(tmp_path / "r"), "--ann", str(first_run), "--hidden", "16"]
+    assert main(args) == 2
+    assert "hidden=[32]" in capsys.readouterr().err
+
+
+def test_corrupt_checkpoint_is_refused(tmp_path, capsys):
+    bad = tmp_path / "ann.pt"
+    bad.write_bytes(b"not a checkpoint")
+    assert main([*TINY, "--out", str(tmp_path / "r"), "--ann", str(bad)]) == 2
+    assert "could not be read" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error when no GPU is present")
+def test_cuda_without_gpu_is_a_clear_error(tmp_path, capsys):
+    assert main([*TINY, "--out", str(tmp_path / "r"), "--device", "cuda"]) == 2
+    assert "device='cuda' is not available" in capsys.readouterr().err

@@ -1,0 +1,202 @@
+"""``spikeflow train / evaluate / info / demo`` from the command line: files, config precedence,
+resume, and one-line errors for bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from spikeflow.cli import main
+from spikeflow.train import checkpoint
+
+TINY = [
+    "--limit-train", "160", "--limit-test", "80", "--hidden", "16", "--timesteps", "4",
+    "--epochs", "2", "--batch-size", "32", "--threads", "1", "--device", "cpu", "--quiet",
+]  # fmt: skip
+
+
+def without_times(obj):
+    """metrics.json minus the wall-clock fields, the only ones that differ between equal runs."""
+    if isinstance(obj, dict):
+        return {k: without_times(v) for k, v in obj.items() if not k.endswith("time_s")}
+    if isinstance(obj, list):
+        return [without_times(v) for v in obj]
+    return obj
+
+
+def test_train_writes_everything_and_is_repeatable(tmp_path, capsys):
+    assert main(["train", *TINY, "--out", str(tmp_path / "a")]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy" in out and str(tmp_path / "a") in out
+    files = {p.name for p in (tmp_path / "a").iterdir()}
+    assert {"config.toml", "metrics.json", "checkpoint.pt", "training_curves.png", "raster.png",
+            "membrane.png", "confusion_matrix.png"} <= files  # fmt: skip
+    assert main(["train", *TINY, "--out", str(tmp_path / "b")]) == 0
+    a = json.loads((tmp_path / "a" / "metrics.json").read_text())
+    b = json.loads((tmp_path / "b" / "metrics.json").read_text())
+    assert without_times(a) == without_times(b)
+    assert a["energy"]["layers"] and a["test"]["samples"] == 80
+
+
+def test_config_file_and_flag_precedence(tmp_path):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text(
+        "[data]\ntimesteps = 3\nlimit_train = 64\n[model]\nhidden = [8]\n[train]\nepochs = 1\n"
+    )
+    assert main(["train", "--config", str(cfg), "--timesteps", "5", "--limit-test", "40",
+                 "--quiet", "--out", str(tmp_path / "r")]) == 0  # fmt: skip
+    saved = (tmp_path / "r" / "config.toml").read_text()
+    assert (
+        "timesteps = 5" in saved
+        and "limit_train = 64" in saved
+        and "hidden = [\n    8,\n]" in saved
+    )
+    # The written config repeats the run.
+    assert main(["train", "--config", str(tmp_path / "r" / "config.toml"), "--quiet",
+                 "--out", str(tmp_path / "r2")]) == 0  # fmt: skip
+    m1 = json.loads((tmp_path / "r" / "metrics.json").read_text())
+    m2 = json.loads((tmp_path / "r2" / "metrics.json").read_text())
+    assert without_times(m1["test"]) == without_times(m2["test"])
+
+
+def test_evaluate_and_info(tmp_path, capsys):
+    assert main(["train", *TINY, "--out", str(tmp_path)]) == 0
+    trained = json.loads((tmp_path / "metrics.json").read_text())["test"]["accuracy"]
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "checkpoint.pt"), "--out", str(tmp_path / "ev")]) == 0
+    evaluated = json.loads((tmp_path / "ev" / "metrics.json").read_text())["test"]["accuracy"]
+    assert evaluated == trained
+    assert "SOPs" in capsys.readouterr().out  # the energy table
+    assert main(["info", str(tmp_path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["model"] == "mlp" and info["epochs_done"] == 2 and info["input_shape"] == [1, 8, 8]
+
+
+def test_resume_refuses_another_model(tmp_path, capsys):
+    assert main(["train", *TINY, "--epochs", "1", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["train", "--resume", str(tmp_path), "--model", "cnn"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "trained with model='mlp', not 'cnn'" in err[0]
+
+
+def test_resume_with_more_epochs_continues(tmp_path, capsys):
+    assert main(["train", *TINY, "--epochs", "1", "--out", str(tmp_path)]) == 0
+    assert main(["train", "--resume", str(tmp_path), "--epochs", "2", "--quiet"]) == 0
+    assert len(json.loads((tmp_path / "metrics.json").read_text())["epochs"]) == 2
+
+
+def test_checkpoint_of_another_model_does_not_load(tmp_path, capsys):
+    assert main(["train", *TINY, "--epochs", "1", "--out", str(tmp_path)]) == 0
+    payload = checkpoint.load(tmp_path)
+    payload["config"]["hidden"] = [32]  # weights of a 16-wide model under a 32-wide config
+    checkpoint.save(tmp_path / "other.pt", {k: v for k, v in payload.items() if k != "format"})
+    capsys.readouterr()
+    assert main(["evaluate", str(tmp_path / "other.pt")]) == 2
+    err = capsys.readouterr().err
+    assert "does not fit this model" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "--dataset", "cifar"], "invalid choice: 'cifar'"),
+        (["train", "--model", "vit"], "invalid choice: 'vit'"),
+        (["train", "--timesteps", "0"], "timesteps=0 is not valid; expected a positive integer"),
+        (["train", "--timesteps", "-3"], "timesteps=-3 is not valid"),
+        (["train", "--beta", "2"], "beta=2.0 is out of range"),
+        (
+            ["train", "--dataset", "fashion_mnist", "--data-dir", "/nonexistent/fm"],
+            "does not exist; install it with `apt-get install dataset-fashion-mnist`",
+        ),
+        (
+            ["train", "--config", "/nonexistent.toml"],
+            "config file '/nonexistent.toml' does not exist",
+        ),
+        (["evaluate", "/nonexistent/checkpoint.pt"], "does not exist"),
+        (["info", "/nonexistent"], "does not exist"),
+    ],
+)
+def test_bad_input_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) if "invalid choice" in message else _no_raise():
+        code = main(argv)
+        assert code == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+class _no_raise:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_bad_config_key_and_corrupt_checkpoint(tmp_path, capsys):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[train]\nepoch = 3\n")
+    assert main(["train", "--config", str(bad)]) == 2
+    assert "config key(s) epoch are not valid" in capsys.readouterr().err
+    broken = tmp_path / "checkpoint.pt"
+    broken.write_bytes(b"not a checkpoint")
+    assert main(["evaluate", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert "cannot be read" in err and err.count("\n") == 1
+    torch.save({"weights": torch.zeros(2)}, broken)
+    assert main(["info", str(broken)]) == 2
+    assert "not a spikeflow training checkpoint" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_sigint_saves_checkpoint_and_resume_matches_uninterrupted(tmp_path):
+    """A real SIGINT to a running `spikeflow train`, then --resume: same final metrics."""
+    args = [
+        "--limit-train", "600", "--limit-test", "80", "--hidden", "16", "--timesteps", "4",
+        "--epochs", "3", "--batch-size", "16", "--threads", "1", "--device", "cpu", "--quiet",
+    ]  # fmt: skip
+    cmd = [sys.executable, "-m", "spikeflow.cli", "train", *args]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    assert main(["train", *args, "--out", str(tmp_path / "whole")]) == 0
+    proc = subprocess.Popen([*cmd, "--out", str(tmp_path / "cut")], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    # Wait for the first epoch's checkpoint, then interrupt during the second epoch.
+    deadline = time.time() + 120
+    while not (tmp_path / "cut" / "checkpoint.pt").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the run finished before the signal arrived (machine too fast)")
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "--resume" in err
+    payload = checkpoint.load(tmp_path / "cut")
+    assert (payload["epoch"], payload["batch"]) != (3, 0)
+    assert main(["train", "--resume", str(tmp_path / "cut"), "--quiet"]) == 0
+    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    cut = json.loads((tmp_path / "cut" / "metrics.json").read_text())
+    assert without_times(cut["epochs"]) == without_times(whole["epochs"])
+    assert cut["test"]["accuracy"] == whole["test"]["accuracy"]
+
+
+def test_demo_parser_defaults():
+    from spikeflow.cli import build_parser
+    from spikeflow.commands.demo import DEMO
+
+    args = build_parser().parse_args(["demo"])
+    assert args.out == "runs/demo" and DEMO.dataset == "digits" and DEMO.model == "mlp"
+    assert Path(args.out).parts[0] == "runs"
+
+
+@pytest.mark.slow
+def test_demo_reaches_97_percent(tmp_path):
+    assert main(["demo", "--out", str(tmp_path), "--quiet"]) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] >= 0.97

@@ -1,0 +1,109 @@
+"""Shared helpers: build a neuron model with random state, run it fused and by the reference scan.
+
+A case passes when the spikes are bitwise equal, the final state matches and the gradients of a
+random linear loss (with respect to the input, the initial state and every learnable parameter)
+match to float tolerance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+import spikeflow as sf
+from spikeflow import kernels
+from spikeflow.functional import scan
+
+KINDS = ("lif", "if", "synaptic", "alif")
+GRAD_STATES = ("v", "i", "b")
+
+
+def make_model(kind: str, learn: bool = True, **kwargs: Any) -> sf.nn.Neuron:
+    """A neuron module of ``kind`` with its decays (and threshold) learnable when ``learn``."""
+    if kind == "lif":
+        return sf.nn.LIF(beta=0.9, learn_beta=learn, learn_threshold=learn, **kwargs)
+    if kind == "if":
+        return sf.nn.IF(learn_threshold=learn, **kwargs)
+    if kind == "synaptic":
+        return sf.nn.Synaptic(
+            alpha=0.8,
+            beta=0.9,
+            learn_alpha=learn,
+            learn_beta=learn,
+            learn_threshold=learn,
+            **kwargs,
+        )
+    return sf.nn.ALIF(beta=0.9, beta_a=0.3, learn_beta=learn, learn_threshold=learn, **kwargs)
+
+
+def random_state(model: sf.nn.Neuron, x_t: Tensor, grad: bool = True) -> tuple:
+    """The model's state for ``x_t`` with random membrane/current/adaptation (leaf tensors)."""
+    state = model.initial_state(x_t)
+    return type(state)(
+        *[
+            (torch.randn_like(t) * 0.5).requires_grad_(grad) if name in GRAD_STATES else t
+            for name, t in zip(state._fields, state, strict=True)
+        ]
+    )
+
+
+def _leaves(x: Tensor, state: tuple, model: sf.nn.Neuron) -> list[Tensor]:
+    leaves = [x] if x.requires_grad else []
+    leaves += [t for t in state if t.requires_grad]
+    return leaves + [p for p in model.parameters() if p.requires_grad]
+
+
+def _loss(spikes: Tensor, state: tuple, seed: int) -> Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    total = (spikes * torch.randn(spikes.shape, generator=gen, dtype=spikes.dtype)).sum()
+    for name, t in zip(state._fields, state, strict=True):
+        if name in GRAD_STATES:
+            total = total + (t * torch.randn(t.shape, generator=gen, dtype=t.dtype)).sum()
+    return total
+
+
+def compare(
+    kind: str,
+    model: sf.nn.Neuron,
+    x: Tensor,
+    state: tuple,
+    backend: str,
+    *,
+    rtol: float | None = None,
+) -> Tensor:
+    """Assert fused == reference (spikes exact; state and gradients close). Returns the spikes."""
+    params = model.params()
+    ref_s, ref_state, _ = scan(type(model).step_fn, x, state, params)
+    fused = kernels.multi_step(kind, x, state, params, backend)
+    assert fused is not None, "the fused kernel did not run"
+    s, new_state = fused
+    assert type(new_state) is type(ref_state)
+    assert s.dtype == ref_s.dtype and s.shape == ref_s.shape
+    assert torch.equal(s, ref_s), f"spikes differ at {(s != ref_s).nonzero()[:5].tolist()}"
+    if rtol is None:
+        rtol = 1e-4 if x.dtype == torch.float32 else 1e-9
+    for name, a, b in zip(ref_state._fields, ref_state, new_state, strict=True):
+        torch.testing.assert_close(b, a, rtol=rtol, atol=rtol, msg=f"final state {name}")
+    leaves = _leaves(x, state, model)
+    if leaves:
+        want = torch.autograd.grad(
+            _loss(ref_s, ref_state, 1), leaves, allow_unused=True, retain_graph=True
+        )
+        got = torch.autograd.grad(_loss(s, new_state, 1), leaves, allow_unused=True)
+        for k, (g_ref, g) in enumerate(zip(want, got, strict=True)):
+            if g_ref is None:
+                g_ref = torch.zeros_like(leaves[k])
+            assert g is not None, f"no gradient for leaf {k} of shape {tuple(leaves[k].shape)}"
+            scale = 1.0 + float(g_ref.abs().max())
+            torch.testing.assert_close(
+                g, g_ref, rtol=rtol, atol=rtol * scale, msg=f"gradient of leaf {k}"
+            )
+    return s
+
+
+def drive(shape: tuple[int, ...], dtype: torch.dtype = torch.float32, seed: int = 0) -> Tensor:
+    """A random input ``[T, B, ...]`` that makes neurons fire about a third of the time."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(shape, generator=gen, dtype=dtype) * 0.8 + 0.3

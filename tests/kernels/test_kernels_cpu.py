@@ -1,0 +1,171 @@
+"""The numba CPU kernels equal the reference scan (spikes exactly, state and gradients closely)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+import spikeflow as sf
+from spikeflow import kernels
+from spikeflow.functional import LIFParams, LIFState, SpikeParams
+from spikeflow.kernels.function import rows
+from spikeflow.surrogate import available, get
+
+from .kernel_cases import KINDS, compare, drive, make_model, random_state
+
+CASES = list(itertools.product(KINDS, ("subtract", "zero", "none"), (0, 2), (True, False)))
+
+
+@pytest.mark.parametrize(("kind", "reset", "refractory", "detach"), CASES)
+def test_matches_reference_float32(kind, reset, refractory, detach):
+    model = make_model(kind, reset=reset, refractory=refractory, detach_reset=detach, v_reset=0.1)
+    x = drive((13, 3, 7)).requires_grad_()
+    compare(kind, model, x, random_state(model, x[0]), "cpu")
+
+
+@pytest.mark.parametrize(("kind", "reset"), list(itertools.product(KINDS, ("subtract", "zero"))))
+def test_matches_reference_float64(kind, reset):
+    model = make_model(kind, reset=reset, refractory=1, v_reset=-0.2).double()
+    x = drive((11, 2, 5), torch.float64).requires_grad_()
+    compare(kind, model, x, random_state(model, x[0]), "cpu")
+
+
+@pytest.mark.parametrize("name", sorted(set(available()) - {"gaussian", "superspike"}))
+def test_every_registered_surrogate(name):
+    model = make_model("lif", surrogate=get(name, alpha=1.7))
+    x = drive((9, 2, 6)).requires_grad_()
+    compare("lif", model, x, random_state(model, x[0]), "cpu")
+
+
+@pytest.mark.parametrize("shape", [(1, 4, 3), (1, 1, 1), (7, 1, 1), (5, 2, 3, 4, 4), (3, 300, 2)])
+def test_shapes_including_single_step(shape):
+    model = make_model("alif", refractory=1)
+    x = drive(shape, seed=len(shape)).requires_grad_()
+    compare("alif", model, x, random_state(model, x[0]), "cpu")
+
+
+@pytest.mark.parametrize("layout", ["transposed", "time_strided", "batch_expanded"])
+def test_non_contiguous_input(layout):
+    base = drive((12, 4, 6))
+    if layout == "transposed":
+        x = base.transpose(1, 2)  # [T, 6, 4] with neurons not contiguous
+    elif layout == "time_strided":
+        x = base[::2]
+    else:
+        x = base[:, :1].expand(12, 3, 6)
+    assert not x.is_contiguous()
+    x = x.detach().requires_grad_() if layout != "batch_expanded" else x
+    model = make_model("synaptic", reset="zero")
+    compare("synaptic", model, x, random_state(model, x[0]), "cpu")
+
+
+def test_per_neuron_parameters():
+    model = sf.nn.LIF(
+        beta=torch.linspace(0.5, 0.95, 6),
+        threshold=torch.linspace(0.6, 1.4, 6),
+        learn_beta=True,
+        learn_threshold=True,
+        refractory=1,
+    )
+    x = drive((10, 3, 6)).requires_grad_()
+    compare("lif", model, x, random_state(model, x[0]), "cpu")
+
+
+def test_only_final_state_used_in_loss():
+    model = make_model("lif")
+    x = drive((8, 2, 3)).requires_grad_()
+    _, state = model(x)
+    (g,) = torch.autograd.grad(state.v.sum(), x)
+    ref_model = make_model("lif", backend="reference")
+    _, ref_state = ref_model(x)
+    (want,) = torch.autograd.grad(ref_state.v.sum(), x)
+    torch.testing.assert_close(g, want)
+
+
+def test_golden_lif_trajectory():
+    """beta 0.5, threshold 1, subtract: v = 1.5 (spike -> 0.5), 0.75, 1.125 (spike -> 0.125)."""
+    lif = sf.nn.LIF(beta=0.5, backend="cpu")
+    x = torch.tensor([1.5, 0.5, 0.75]).view(3, 1, 1)
+    s, state = lif(x)
+    assert s.flatten().tolist() == [1.0, 0.0, 1.0]
+    assert state.v.item() == pytest.approx(0.125, abs=1e-7)
+
+
+def test_golden_refractory_and_zero_reset():
+    """Constant input 0.6, beta 1, threshold 1, zero reset, 2 refractory steps."""
+    lif = sf.nn.LIF(beta=1.0, reset="zero", refractory=2, backend="cpu")
+    s, state = lif(torch.full((8, 1, 1), 0.6))
+    # v: 0.6, 1.2 spike -> 0, held, held, 0.6, 1.2 spike -> 0, held, held
+    assert s.flatten().tolist() == [0, 1, 0, 0, 0, 1, 0, 0]
+    assert state.v.item() == 0.0 and state.refrac.item() == 0.0
+
+
+def test_module_uses_one_fused_node_and_continues_state():
+    lif = sf.nn.LIF(beta=0.8, backend="cpu")
+    x = drive((10, 2, 4)).requires_grad_()
+    s, _ = lif(x)
+    assert "FusedNeuron" in type(s.grad_fn).__name__
+    s1, st1 = lif(x[:4])
+    s2, _ = lif(x[4:], st1)
+    assert torch.equal(torch.cat([s1, s2]), s)
+
+
+def test_inference_saves_nothing_and_matches():
+    lif = make_model("lif", learn=False)
+    x = drive((6, 2, 5))
+    with torch.no_grad():
+        s, _ = lif(x)
+    assert s.grad_fn is None
+    ref, _ = make_model("lif", learn=False, backend="reference")(x)
+    assert torch.equal(s, ref)
+
+
+def test_saved_memory_is_one_float_and_one_byte_per_step():
+    t_len, batch, n = 20, 4, 50
+    x = drive((t_len, batch, n)).requires_grad_()
+    saved: list[torch.Tensor] = []
+
+    def pack(t):
+        saved.append(t)
+        return t
+
+    lif = make_model("lif", backend="cpu")
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        lif(x)
+    big = [t for t in saved if t.numel() >= t_len]
+    per_step = sum(t.numel() * t.element_size() for t in big if t.numel() == t_len * batch * n)
+    assert per_step == t_len * batch * n * (4 + 1)  # float32 membrane + uint8 flags
+    small = sum(t.numel() * t.element_size() for t in big if t.numel() != t_len * batch * n)
+    assert small <= 4 * batch * n * 4  # initial states and parameters, [B, N] each
+
+
+def test_rows_are_views_when_neurons_are_contiguous():
+    base = torch.zeros(10, 3, 4)
+    assert rows(base).data_ptr() == base.data_ptr()
+    sliced = base[::2]
+    assert rows(sliced).data_ptr() == sliced.data_ptr() and rows(sliced).stride(0) == 24
+    assert rows(base.transpose(1, 2)).is_contiguous()
+    expanded = torch.zeros(()).expand(5, 6)
+    assert rows(expanded, broadcast_ok=True).stride() == (0, 0)
+
+
+def test_functional_call_with_plain_params():
+    spike = SpikeParams(torch.tensor(1.0), "subtract", torch.tensor(0.0), 0, get("triangle"), True)
+    params = LIFParams(torch.tensor(0.7), spike)
+    x = drive((5, 2, 3))
+    state = LIFState(torch.zeros(2, 3), torch.zeros(2, 3))
+    s, final = kernels.multi_step("lif", x, state, params, "cpu")
+    ref_s, ref_final, _ = sf.functional.scan(sf.functional.lif_step, x, state, params)
+    assert torch.equal(s, ref_s)
+    torch.testing.assert_close(final.v, ref_final.v)
+    assert final.refrac is state.refrac  # passed through untouched without refractory period
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_gradients_without_learnable_parameters(kind):
+    """The backward skips parameter gradients nobody asked for; input/state gradients still match."""
+    model = make_model(kind, learn=False, refractory=1, reset="zero")
+    x = drive((9, 2, 5)).requires_grad_()
+    compare(kind, model, x, random_state(model, x[0]), "cpu")

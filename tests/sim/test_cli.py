@@ -1,0 +1,59 @@
+"""``spikeflow simulate`` and ``spikeflow stdp`` from the command line."""
+
+import json
+
+import pytest
+
+from spikeflow.cli import main
+from spikeflow.commands.simulate import parse_duration
+from spikeflow.errors import UserError
+
+
+def test_parse_duration():
+    assert parse_duration("10s") == 10_000.0
+    assert parse_duration("250ms") == 250.0
+    assert parse_duration("1.5") == 1.5
+    for bad in ("ten", "0s", "-3ms"):
+        with pytest.raises(UserError, match="--duration"):
+            parse_duration(bad)
+
+
+def test_simulate_cuba_writes_json_and_raster(tmp_path, capsys):
+    out = tmp_path / "cuba"
+    assert (
+        main(["simulate", "cuba", "--neurons", "500", "--duration", "200ms", "--out", str(out)])
+        == 0
+    )
+    result = json.loads((out / "result.json").read_text())
+    assert result["neurons"] == 500 and result["duration_ms"] == 200.0
+    assert result["rate_hz"]["exc"] > 0 and result["spikes"] > 0
+    assert (out / "raster.png").stat().st_size > 1000
+    assert "mean rate" in capsys.readouterr().out
+
+
+def test_simulate_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["simulate", "coba", "--neurons", "5", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "neurons=5" in err and "Traceback" not in err
+    assert main(["simulate", "cuba", "--dt", "0", "--out", str(tmp_path)]) == 2
+
+
+def test_stdp_small_run(tmp_path, capsys):
+    out = tmp_path / "stdp"
+    args = [
+        "stdp",
+        "--neurons",
+        "10",
+        "--train-limit",
+        "20",
+        "--test-limit",
+        "20",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert 0.0 <= result["test_accuracy"] <= 1.0 and result["train_samples"] == 20
+    assert sum(result["neurons_per_label"]) == 10
+    assert (out / "weights.png").stat().st_size > 1000
+    assert main(["stdp", "--neurons", "0", "--out", str(out)]) == 2

@@ -1,0 +1,147 @@
+"""Inputs, monitors, seeds, batch copies, errors, and the CUBA/COBA builders."""
+
+import numpy as np
+import pytest
+
+from spikeflow import sim
+from spikeflow.errors import UserError
+from spikeflow.sim import models, report
+
+
+def test_poisson_rate_and_isi_statistics():
+    inp = sim.PoissonGroup(500, rates=40.0)
+    mon = sim.SpikeMonitor(inp)
+    net = sim.Network(inp, mon, dt=0.1, seed=3)
+    net.run(2000.0)
+    rate = report.mean_rate(mon, 2000.0)
+    assert abs(rate - 40.0) < 1.0  # 40,000 expected spikes: sd of the mean ~0.2 Hz
+    assert abs(report.isi_cv(mon) - 1.0) < 0.05  # exponential ISIs have CV 1
+    isi = np.diff(mon.trains(0)[0])
+    assert isi.min() >= 0.1 - 1e-12
+
+
+def test_time_varying_rates_and_current():
+    rates = np.array([[0.0], [200.0]])
+    inp = sim.PoissonGroup(1, rates=sim.TimedArray(np.repeat(rates, 1, 1).repeat(1, 0), step=100.0))
+    mon = sim.SpikeMonitor(inp)
+    net = sim.Network(inp, mon, dt=0.1)
+    net.run(1100.0)
+    assert np.all(mon.t >= 100.0) and mon.i.size > 100
+    g = sim.LIFGroup(1, v_th=100.0, current=sim.TimedArray(np.array([[0.0], [10.0]]), step=1.0))
+    vm = sim.StateMonitor(g, "v")
+    net = sim.Network(g, vm, dt=0.5)
+    net.run(2.0)
+    assert vm.values[1, 0, 0] == -65.0 and vm.values[2, 0, 0] > -65.0
+
+
+def test_spike_generator_and_population_rate():
+    gen = sim.SpikeGeneratorGroup(4, [0, 1, 3, 3], [0.0, 0.5, 0.5, 2.0])
+    spikes, pop = sim.SpikeMonitor(gen), sim.PopulationRateMonitor(gen)
+    net = sim.Network(gen, spikes, pop, dt=0.5)
+    net.run(3.0)
+    assert spikes.steps.tolist() == [0, 1, 1, 4] and sorted(spikes.i.tolist()) == [0, 1, 3, 3]
+    assert pop.counts[:, 0].tolist() == [1, 2, 0, 0, 1, 0]
+    assert pop.rate[1, 0] == pytest.approx(2 / (4 * 0.5e-3))
+
+
+def _random_net(seed):
+    inp = sim.PoissonGroup(50, rates=30.0)
+    out = sim.LIFGroup(20, v_init=sim.Uniform(-65.0, -55.0), name="out")
+    syn = sim.Synapses(inp, out, target="e", p=0.3, weight=sim.Normal(8.0, 2.0))
+    mon = sim.SpikeMonitor(out)
+    net = sim.Network(inp, out, syn, mon, dt=0.1, seed=seed)
+    net.run(200.0)
+    return mon
+
+
+def test_same_seed_same_spikes_other_seed_other_spikes():
+    a, b, c = _random_net(5), _random_net(5), _random_net(6)
+    assert a.i.size > 10
+    np.testing.assert_array_equal(a.steps, b.steps)
+    np.testing.assert_array_equal(a.i, b.i)
+    assert a.steps.size != c.steps.size or not np.array_equal(a.i, c.i)
+
+
+def test_batch_copies_equal_separate_runs():
+    currents = np.array([[16.0], [20.0], [30.0]])
+    g = sim.LIFGroup(1, refractory=2.0, current=currents)
+    mon = sim.SpikeMonitor(g)
+    sim.Network(g, mon, batch=3).run(300.0)
+    for b, cur in enumerate(currents[:, 0]):
+        single = sim.LIFGroup(1, refractory=2.0, current=cur)
+        m1 = sim.SpikeMonitor(single)
+        sim.Network(single, m1).run(300.0)
+        np.testing.assert_array_equal(mon.steps[mon.b == b], m1.steps)
+    assert len(set(mon.count(3)[:, 0].tolist())) == 3
+
+
+def test_runs_continue_where_they_stopped():
+    g1, g2 = (sim.LIFGroup(1, refractory=2.0, current=20.0, name="g") for _ in range(2))
+    m1, m2 = sim.SpikeMonitor(g1), sim.SpikeMonitor(g2)
+    net1, net2 = sim.Network(g1, m1), sim.Network(g2, m2)
+    net1.run(100.0)
+    net2.run(37.0)
+    net2.run(63.0)
+    np.testing.assert_array_equal(m1.steps, m2.steps)
+    assert net2.t == pytest.approx(100.0)
+
+
+def test_spike_buffer_grows_without_losing_spikes():
+    inp = sim.PoissonGroup(2000, rates=900.0)
+    mon = sim.SpikeMonitor(inp)
+    sim.Network(inp, mon, dt=1.0).run(50.0)
+    assert abs(mon.i.size / (2000 * 50 * 0.9) - 1.0) < 0.02
+
+
+def test_small_cuba_fires_at_a_few_hz_and_coba_runs():
+    bench = models.build("cuba", 1000, seed=1)
+    bench.net.run(500.0)
+    for mon in (bench.spikes_exc, bench.spikes_inh):
+        assert 1.0 < report.mean_rate(mon, 500.0) < 30.0
+    coba = models.build("coba", 500, seed=1)
+    coba.net.run(100.0)
+    assert coba.spikes_exc.i.size > 0
+
+
+@pytest.mark.parametrize(
+    ("make", "match"),
+    [
+        (lambda: sim.LIFGroup(0), "n=0"),
+        (lambda: sim.LIFGroup(2, synapse="ionic"), "synapse='ionic'"),
+        (lambda: sim.LIFGroup(2, synapse="conductance", tau_syn={"e": 5.0}), "reversal potential"),
+        (lambda: sim.Network(sim.LIFGroup(2, tau_m=-1.0)).run(1.0), "tau_m has minimum"),
+        (
+            lambda: sim.Network(sim.LIFGroup(2, v_reset=-40.0)).run(1.0),
+            "v_reset must be below v_th",
+        ),
+        (lambda: sim.Network(sim.LIFGroup(2, refractory=-2.0)).run(1.0), "refractory"),
+        (lambda: sim.Network(sim.LIFGroup(2, tau_m=np.ones(3))).run(1.0), "shape"),
+        (
+            lambda: sim.Network(sim.PoissonGroup(2, rates=20000.0), dt=0.1).run(1.0),
+            "at most one spike",
+        ),
+        (lambda: sim.Network(sim.PoissonGroup(2, rates=-1.0)).run(1.0), "rates"),
+        (lambda: sim.Network(sim.LIFGroup(2)).run(0.15), "whole number of steps"),
+        (lambda: sim.Network(dt=0.0), "dt=0.0"),
+        (lambda: sim.Network(batch=0), "batch=0"),
+        (lambda: sim.SpikeGeneratorGroup(2, [0, 5], [1.0, 2.0]), "indices range"),
+        (lambda: sim.SpikeGeneratorGroup(2, [0], [-1.0]), "times"),
+        (lambda: sim.Network(sim.SpikeGeneratorGroup(1, [0, 0], [1.0, 1.01])).run(5.0), "twice"),
+        (lambda: sim.StateMonitor(sim.LIFGroup(2), "w"), "var='w'"),
+        (lambda: sim.Network(sim.LIFGroup(2, name="a"), sim.LIFGroup(2, name="a")), "unique"),
+        (lambda: sim.Network(sim.SpikeMonitor(sim.LIFGroup(2))).run(1.0), "not in the network"),
+        (lambda: sim.IzhikevichGroup(2, preset="sleepy"), "preset"),
+        (lambda: sim.Uniform(2.0, 1.0), "low <= high"),
+        (lambda: sim.TimedArray(np.ones(3), step=1.0), "TimedArray.values"),
+        (
+            lambda: sim.Network(sim.PoissonGroup(1, sim.TimedArray(np.ones((2, 1)), 0.25))).run(
+                1.0
+            ),
+            "multiple of dt",
+        ),
+        (lambda: models.build("hh"), "model='hh'"),
+    ],
+)
+def test_clear_errors(make, match):
+    with pytest.raises(UserError, match=match):
+        make()
