@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench lint format fashion clean
+.PHONY: demo test test-slow bench lint format fashion convert clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (Python 3.11 is required)"; exit 1; }
@@ -21,6 +21,22 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# Fashion-MNIST (60,000 + 10,000) from Debian's dataset-fashion-mnist; hours on a 2-core CPU,
+# about 70 s on one H200: make fashion FASHION_ARGS="--device cuda"
+FASHION_DIR := /usr/share/datasets/fashion-mnist
+fashion: $(STAMP)
+	test -d $(FASHION_DIR) || { apt-get update && apt-get install -y dataset-fashion-mnist; }
+	$(BIN)/spikeflow train --dataset fashion_mnist --model cnn --encoder direct --timesteps 8 \
+	  --channels 32,64 --hidden 256 --dropout 0.2 --epochs 12 --batch-size 128 --lr 2e-3 \
+	  --out runs/fashion $(FASHION_ARGS)
+
+# ANN-to-SNN conversion on the digits (MLP, percentile normalisation; then QCFS training)
+convert: $(STAMP)
+	$(BIN)/spikeflow convert --dataset digits --model mlp --epochs 60 --norm percentile \
+	  --timesteps 4,8,16,32,64,128 --out runs/convert-digits-mlp
+	$(BIN)/spikeflow convert --dataset digits --model mlp --epochs 60 --activation qcfs --levels 8 \
+	  --timesteps 4,8,16,32,64,128 --out runs/convert-digits-mlp-qcfs
 
 # Peer libraries (snnTorch, SpikingJelly, Norse, Brian2) live in their own environment, never in .venv.
 BENCH := .venv-bench

@@ -36,6 +36,11 @@ def test_simulate_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "neurons=5" in err and "Traceback" not in err
     assert main(["simulate", "cuba", "--dt", "0", "--out", str(tmp_path)]) == 2
+    assert (
+        main(["simulate", "cuba", "--duration", "0.25ms", "--dt", "0.1", "--out", str(tmp_path)])
+        == 2
+    )
+    assert "whole number of steps" in capsys.readouterr().err
 
 
 def test_stdp_small_run(tmp_path, capsys):

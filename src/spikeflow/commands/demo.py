@@ -10,7 +10,8 @@ from spikeflow.train.config import TrainConfig
 
 #: The demo run: digits (no download), rate coding over 16 steps, one hidden layer of 256 LIF
 #: neurons with dropout; all 1,438 training samples (no validation split), cosine schedule.
-#: Measured: 98.05 % test accuracy (seed 0); about 20 epochs x 23 batches.
+#: Two intra-op threads, fixed, so the numbers repeat on any machine (float sums depend on the
+#: thread count). Measured with `make demo`: 97.2 % test accuracy, 98 s on a loaded 2-core CPU.
 DEMO = TrainConfig(
     dataset="digits",
     model="mlp",
@@ -23,6 +24,7 @@ DEMO = TrainConfig(
     lr=3e-3,
     val_fraction=0.0,
     seed=0,
+    threads=2,
 )
 
 

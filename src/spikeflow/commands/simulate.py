@@ -77,12 +77,18 @@ def run_simulate(args: argparse.Namespace) -> int:
     duration = parse_duration(args.duration)
     check_range("--dt", args.dt, 0.0, low_open=True)
     check_positive_int("--batch", args.batch)
+    steps = round(duration / args.dt)
+    if abs(steps * args.dt - duration) > 1e-6 * duration:
+        raise UserError(
+            f"--duration={args.duration!r} is not a whole number of steps of --dt={args.dt:g} ms"
+        )
     out = Path(args.out or f"runs/simulate-{args.model}")
     t0 = time.perf_counter()
     bench = models.build(args.model, args.neurons, dt=args.dt, batch=args.batch, seed=args.seed)
     bench.net.run(args.dt)  # builds the arrays and loads (or compiles) the engine
     t1 = time.perf_counter()
-    bench.net.run(duration - args.dt) if duration > args.dt else None
+    if steps > 1:
+        bench.net.run((steps - 1) * args.dt)
     t2 = time.perf_counter()
     rates = {
         "exc": report.mean_rate(bench.spikes_exc, duration, args.batch),
