@@ -28,9 +28,10 @@ from _common import (
 )
 
 SHAPES = ((100, 64, 1024), (25, 128, 512))
-# Bytes spikeflow's fused float32 kernel moves per neuron-step (see README: x, spikes, saved
-# membrane and flags forward; saved membrane, flags and the input gradient backward).
-BYTES_TRAIN = 4 + 4 + 4 + 1 + 4 + 1 + 4
+# Bytes spikeflow's fused float32 kernel moves per neuron-step: forward reads x, writes spikes and
+# one byte of flags; backward reads x and the flags again and writes the input gradient (the
+# gradient of ``spikes.sum()`` is a broadcast scalar). See benchmarks/README.md.
+BYTES_TRAIN = (4 + 4 + 1) + (4 + 1 + 4)
 BYTES_INFER = 4 + 4
 
 

@@ -12,8 +12,8 @@ from typing import Any
 from spikeflow import data as datasets
 from spikeflow import loss as losses
 from spikeflow import models
-from spikeflow.errors import UserError
-from spikeflow.train import checkpoint
+from spikeflow.errors import UserError, check_choice
+from spikeflow.train import checkpoint, distributed
 from spikeflow.train.config import (
     DEVICES,
     OPTIMIZERS,
@@ -26,9 +26,10 @@ from spikeflow.train.config import (
     with_overrides,
 )
 from spikeflow.train.encoding import ENCODERS
+from spikeflow.train.parallel import SingleProcess
 from spikeflow.train.report import RunResult, finish
 from spikeflow.train.signals import stop_on_signals
-from spikeflow.train.trainer import Trainer
+from spikeflow.train.trainer import Trainer, resolve_device
 
 #: Keys a resumed run may change; every other key must match the checkpoint.
 RESUMABLE_CHANGES = (
@@ -82,7 +83,12 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     _flag(p, "regularizer", choices=REGULARIZERS, help="spike-rate regulariser (default none)")
     _flag(p, "reg_weight", type=float, help=f"(default {d.reg_weight})")
     _flag(p, "reg_rate", type=float, help=f"target / maximum rate (default {d.reg_rate})")
-    _flag(p, "batch_size", type=int, help=f"(default {d.batch_size})")
+    _flag(
+        p,
+        "batch_size",
+        type=int,
+        help=f"samples per step, over all processes under torchrun (default {d.batch_size})",
+    )
     _flag(p, "eval_batch_size", type=int, help=f"(default {d.eval_batch_size})")
     _flag(p, "optimizer", choices=OPTIMIZERS, help=f"(default {d.optimizer})")
     _flag(p, "lr", type=float, help=f"learning rate (default {d.lr})")
@@ -107,12 +113,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="train a spiking network",
         description="Train a spiking classifier. Writes config.toml, metrics.json, checkpoint.pt "
         "and PNG plots into --out. Flags override --config; Ctrl-C saves a checkpoint, and "
-        "--resume continues exactly where the run stopped.",
+        "--resume continues exactly where the run stopped. Under torchrun (e.g. torchrun "
+        "--nproc_per_node=2 -m spikeflow.cli train ...) it trains with DDP: --batch-size is the "
+        "global batch, split over the processes, and rank 0 writes the files.",
     )
     p.add_argument("--config", metavar="TOML", help="a config file ([data], [model], [train])")
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/DATASET-MODEL)")
     p.add_argument("--resume", metavar="PATH", help="checkpoint (or run directory) to continue")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.add_argument(
+        "--dist-backend",
+        choices=distributed.BACKENDS,
+        default="auto",
+        help="torch.distributed backend under torchrun (default auto: nccl when training on "
+        "CUDA, else gloo)",
+    )
     add_run_flags(p)
     p.set_defaults(func=run_train)
 
@@ -166,7 +181,14 @@ def run_train(args: argparse.Namespace) -> int:
         out = checkpoint.resolve(args.resume).parent
     else:
         out = Path("runs") / f"{cfg.dataset}-{cfg.model}"
-    return execute(cfg, out, progress=not args.quiet, payload=payload, source=args.resume)
+    return execute(
+        cfg,
+        out,
+        progress=not args.quiet,
+        payload=payload,
+        source=args.resume,
+        dist_backend=args.dist_backend,
+    )
 
 
 def execute(
@@ -176,36 +198,66 @@ def execute(
     progress: bool = True,
     payload: dict[str, Any] | None = None,
     source: str | None = None,
+    dist_backend: str = "auto",
 ) -> int:
     """Train ``cfg`` into ``out`` (continuing ``payload`` when given) and write the results.
 
-    Returns the exit code: 0 when done, 130 when interrupted (a checkpoint is saved).
+    Under torchrun (``WORLD_SIZE > 1``) every process calls this: they train together with DDP
+    over ``dist_backend`` (``"auto"``: nccl when training on CUDA, else gloo); only rank 0 prints
+    and writes files. Returns the exit code: 0 when done, 130 when interrupted (a checkpoint is
+    saved).
     """
+    check_choice("dist_backend", dist_backend, distributed.BACKENDS)
+    if dist_backend == "auto":
+        dist_backend = "nccl" if resolve_device(cfg.device).type == "cuda" else "gloo"
+    parallel = distributed.from_env(dist_backend)
+    try:
+        return _execute(cfg, out, parallel, progress, payload, source)
+    finally:
+        parallel.close()
+
+
+def _execute(
+    cfg: TrainConfig,
+    out: Path,
+    parallel: SingleProcess,
+    progress: bool,
+    payload: dict[str, Any] | None,
+    source: str | None,
+) -> int:
     started = time.perf_counter()
+    main = parallel.is_main
     bundle = load_data(cfg)
-    trainer = Trainer(cfg, bundle, out, progress=progress)
+    trainer = Trainer(cfg, bundle, out, progress=progress, parallel=parallel)
     if payload is not None:
         check_layout(payload, bundle, str(source))
         trainer.restore(payload, str(source))
-        print(f"resuming {source} at epoch {trainer.epoch + 1}, batch {trainer.batch}")
-    out.mkdir(parents=True, exist_ok=True)
-    to_toml(cfg, out / "config.toml")
-    print(
-        f"training {cfg.model} on {cfg.dataset} ({len(bundle.train)} train, "
-        f"{len(bundle.val) if bundle.val is not None else 0} val, {len(bundle.test)} test) "
-        f"for {cfg.epochs} epochs, T={cfg.timesteps}, on {trainer.device}"
-    )
+        if main:
+            print(f"resuming {source} at epoch {trainer.epoch + 1}, batch {trainer.batch}")
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        to_toml(cfg, out / "config.toml")
+        where = f"{trainer.device}" + (
+            f" x {parallel.world_size} processes" if parallel.world_size > 1 else ""
+        )
+        print(
+            f"training {cfg.model} on {cfg.dataset} ({len(bundle.train)} train, "
+            f"{len(bundle.val) if bundle.val is not None else 0} val, {len(bundle.test)} test) "
+            f"for {cfg.epochs} epochs, T={cfg.timesteps}, on {where}"
+        )
     with stop_on_signals(trainer.request_stop):
         status = trainer.fit()
     if status == "interrupted":
-        print(
-            f"interrupted at epoch {trainer.epoch + 1}, batch {trainer.batch}; checkpoint "
-            f"{out / checkpoint.FILENAME}; continue with: spikeflow train --resume {out}",
-            file=sys.stderr,
-        )
+        if main:
+            print(
+                f"interrupted at epoch {trainer.epoch + 1}, batch {trainer.batch}; checkpoint "
+                f"{out / checkpoint.FILENAME}; continue with: spikeflow train --resume {out}",
+                file=sys.stderr,
+            )
         return 130
     result = finish(trainer, status, started, out)
-    print_result(result, out)
+    if main:
+        print_result(result, out)
     return 0
 
 

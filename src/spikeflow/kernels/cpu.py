@@ -108,7 +108,7 @@ def _forward(
     x, xst, n_steps, v, cur, adapt, refrac,
     beta, alpha, thr, v_reset, rho, beta_a,
     synaptic, reset, refractory,
-    spikes, hist, flags, save,
+    spikes, flags, save,
 ):  # fmt: skip
     m = v.shape[0]
     dt = v.dtype.type
@@ -140,65 +140,75 @@ def _forward(
                         be[k], al[k], th[k], vr[k], rh[k], ba[k], c_sub, c_zero, k_ref, zero,
                     )  # fmt: skip
                 continue
-            hs = hist[t * m + lo : t * m + hi]
             fs = flags[t * m + lo : t * m + hi]
             for k in range(hi - lo):
-                il[k], vp, spk, free, ss[k], vl[k], rl[k], bl[k] = _step(
+                il[k], _, spk, free, ss[k], vl[k], rl[k], bl[k] = _step(
                     xs[k], vl[k], il[k], bl[k], rl[k],
                     be[k], al[k], th[k], vr[k], rh[k], ba[k], c_sub, c_zero, k_ref, zero,
                 )  # fmt: skip
-                hs[k] = il[k] if synaptic else vp
                 fs[k] = np.uint8(spk) | (np.uint8(free) << 1)
         v[lo:hi], cur[lo:hi], adapt[lo:hi], refrac[lo:hi] = vl, il, bl, rl
 
 
 @njit(cache=True, parallel=True)
 def _backward(
-    gs, gst, gsj, n_steps, hist, flags, v0, i0, b0,
+    gs, gst, gsj, x, xst, n_steps, flags, v0, i0, b0,
     beta, alpha, thr, v_reset, rho, beta_a,
     synaptic, adaptive, reset, detach, sg_kind, sg_alpha, need_beta, need_thr,
     gx, gv, gi, gb, gbeta, galpha, gthr,
 ):  # fmt: skip
-    """Reverse-time pass. Per step: the core loop carries ``dL/dv`` back through reset, spike and
-    leak; optional terms (adaptation, synaptic current, un-detached reset, parameter gradients) run
-    as separate loops only for the models and gradients that need them, so every loop vectorises.
+    """Reverse-time pass.
+
+    First the block's forward trajectory is recomputed from the saved input and spike/refractory
+    flags (the same float operations, so bitwise equal): membrane before reset ``vp_t`` and, when
+    the model has them, ``i_{t-1}`` and ``b_{t-1}``. Then per step the core loop carries ``dL/dv``
+    back through reset, spike and leak; optional terms (adaptation, synaptic current, un-detached
+    reset, parameter gradients) run as separate loops only where needed, so every loop vectorises.
     """
     m = v0.shape[0]
     dt = v0.dtype.type
     c_sub, c_zero = dt(reset == 0), dt(reset == 1)
-    recompute = synaptic or adaptive
     for blk in prange((m + BLOCK - 1) // BLOCK):
         lo = blk * BLOCK
         hi = min(lo + BLOCK, m)
         n = hi - lo
         be, al, th = beta[lo:hi].copy(), alpha[lo:hi].copy(), thr[lo:hi].copy()
         vr, rh, ba = v_reset[lo:hi].copy(), rho[lo:hi].copy(), beta_a[lo:hi].copy()
-        # Recompute what was not saved, [T, n]: b_{t-1} (adaptive) or the membrane (synaptic).
-        scratch = np.empty(n_steps * n if recompute else n, v0.dtype)
-        vv, bb = v0[lo:hi].copy(), b0[lo:hi].copy()
-        for t in range(n_steps if recompute else 0):
-            hs, fs = hist[t * m + lo : t * m + hi], flags[t * m + lo : t * m + hi]
-            sc = scratch[t * n : t * n + n]
+        vps = np.empty(n_steps * n, v0.dtype)  # vp_t
+        ips = np.empty(n_steps * n if synaptic else 1, v0.dtype)  # i_{t-1}
+        bps = np.empty(n_steps * n if adaptive else 1, v0.dtype)  # b_{t-1}
+        vv, ii, bb = v0[lo:hi].copy(), i0[lo:hi].copy(), b0[lo:hi].copy()
+        u = np.empty(n, v0.dtype)
+        for t in range(n_steps):
+            xs, fs = x[t * xst + lo : t * xst + hi], flags[t * m + lo : t * m + hi]
+            vp = vps[t * n : t * n + n]
+            if synaptic:
+                ips[t * n : t * n + n] = ii
+                for k in range(n):
+                    ii[k] = al[k] * ii[k] + xs[k]
+                u[:] = ii
+            else:
+                u[:] = xs
+            if adaptive:
+                bps[t * n : t * n + n] = bb
             for k in range(n):
                 s = dt(fs[k] & 1)
-                if adaptive:
-                    sc[k] = bb[k]
-                    bb[k] = rh[k] * bb[k] + ba[k] * s
-                else:
-                    vp = be[k] * vv[k] + hs[k] if fs[k] & 2 else vv[k]
-                    sc[k] = vp
-                    vv[k] = vp - s * (c_sub * th[k] + c_zero * (vp - vr[k]))
+                vp[k] = be[k] * vv[k] + u[k] if fs[k] & 2 else vv[k]
+                theta = th[k] + bb[k] if adaptive else th[k]
+                vv[k] = vp[k] - s * (c_sub * theta + c_zero * (vp[k] - vr[k]))
+            if adaptive:
+                for k in range(n):
+                    bb[k] = rh[k] * bb[k] + ba[k] * dt(fs[k] & 1)
         gvl, gil, gbl = gv[lo:hi].copy(), gi[lo:hi].copy(), gb[lo:hi].copy()
         gbe, gal, gth = np.zeros(n, v0.dtype), np.zeros(n, v0.dtype), np.zeros(n, v0.dtype)
         theta, work, sgm, grow = (np.empty(n, v0.dtype), np.empty(n, v0.dtype),
                                   np.empty(n, v0.dtype), np.empty(n, v0.dtype))  # fmt: skip
         g_theta, g_u = np.empty(n, v0.dtype), np.empty(n, v0.dtype)
         for t in range(n_steps - 1, -1, -1):
-            hs, fs = hist[t * m + lo : t * m + hi], flags[t * m + lo : t * m + hi]
-            sc = scratch[t * n : t * n + n] if recompute else scratch
-            vp = sc if synaptic else hs
+            fs = flags[t * m + lo : t * m + hi]
+            vp = vps[t * n : t * n + n]
             for k in range(n):
-                theta[k] = th[k] + sc[k] if adaptive else th[k]
+                theta[k] = th[k] + bps[t * n + k] if adaptive else th[k]
                 work[k] = vp[k] - theta[k]
             _surrogate_row(sg_kind, sg_alpha, work, sgm)
             if gsj:
@@ -224,25 +234,22 @@ def _backward(
                 for k in range(n):
                     gth[k] += g_theta[k]
                     gbl[k] = rh[k] * gbl[k] + g_theta[k]
-            if need_beta:  # d v_t / d beta = membrane before the step (after the last reset)
+            if need_beta:  # d vp_t / d beta = membrane before the step (after the last reset)
                 if t == 0:
                     work[:] = v0[lo:hi]
                 else:
-                    p = (t - 1) * m
-                    hp, fp = hist[p + lo : p + hi], flags[p + lo : p + hi]
-                    scp = scratch[(t - 1) * n : t * n] if recompute else scratch
-                    vpp = scp if synaptic else hp
+                    p = t - 1
+                    fp, vpp = flags[p * m + lo : p * m + hi], vps[p * n : p * n + n]
                     for k in range(n):
-                        th_p = th[k] + scp[k] if adaptive else th[k]
+                        th_p = th[k] + bps[p * n + k] if adaptive else th[k]
                         s = dt(fp[k] & 1)
                         work[k] = vpp[k] - s * (c_sub * th_p + c_zero * (vpp[k] - vr[k]))
                 for k in range(n):
                     gbe[k] += g_u[k] * work[k]
-            if synaptic:  # i_t = alpha i_{t-1} + x_t feeds v_t and i_{t+1}
-                ip = i0[lo:hi] if t == 0 else hist[(t - 1) * m + lo : (t - 1) * m + hi]
+            if synaptic:  # i_t = alpha i_{t-1} + x_t feeds vp_t and i_{t+1}
                 for k in range(n):
                     g_i = gil[k] + g_u[k]
-                    gal[k] += g_i * ip[k]
+                    gal[k] += g_i * ips[t * n + k]
                     gil[k] = al[k] * g_i
                     gxs[k] = g_i
         gv[lo:hi], gi[lo:hi], gb[lo:hi] = gvl, gil, gbl
@@ -262,38 +269,36 @@ class CPUEngine:
     ) -> tuple[Tensor, Tensor | None, Tensor | None]:
         t_len, m = x.shape
         spikes = _fresh((t_len, m), x.dtype)
-        shape = (t_len, m) if save else (1, 1)
-        hist = _fresh(shape, x.dtype)
-        flags = _fresh(shape, torch.uint8)
+        flags = _fresh((t_len, m) if save else (1, 1), torch.uint8)
         p = {k: t.numpy() for k, t in params.items()}
         s = {k: t.numpy() for k, t in state.items()}
         _forward(
             _flat(x), x.stride(0), t_len, s["v"], s["i"], s["b"], s["refrac"],
             p["beta"], p["alpha"], p["threshold"], p["v_reset"], p["rho"], p["beta_a"],
             cfg.synaptic, cfg.reset, cfg.refractory,
-            spikes.view(-1).numpy(), hist.view(-1).numpy(), flags.view(-1).numpy(), save,
+            spikes.view(-1).numpy(), flags.view(-1).numpy(), save,
         )  # fmt: skip
-        return spikes, (hist if save else None), (flags if save else None)
+        return spikes, (x if save else None), (flags if save else None)
 
     def backward(
         self,
         cfg: Config,
         grad_spikes: Tensor,
-        hist: Tensor,
+        saved: Tensor,
         flags: Tensor,
         init: dict[str, Tensor],
         params: dict[str, Tensor],
         grads: dict[str, Tensor],
         need: frozenset[str] = frozenset(("beta", "alpha", "threshold")),
     ) -> Tensor:
-        t_len, m = hist.shape
-        gx = _fresh((t_len, m), hist.dtype)
+        t_len, m = saved.shape
+        gx = _fresh((t_len, m), saved.dtype)
         p = {k: t.numpy() for k, t in params.items()}
         g = {k: t.numpy() for k, t in grads.items()}
-        gs = grad_spikes.to(hist.dtype)
+        gs = grad_spikes.to(saved.dtype)
         _backward(
-            _flat(gs), gs.stride(0), gs.stride(1) if m > 1 else 1, t_len,
-            hist.view(-1).numpy(), flags.view(-1).numpy(),
+            _flat(gs), gs.stride(0), gs.stride(1) if m > 1 else 1,
+            _flat(saved), saved.stride(0), t_len, flags.view(-1).numpy(),
             init["v"].numpy(), init["i"].numpy(), init["b"].numpy(),
             p["beta"], p["alpha"], p["threshold"], p["v_reset"], p["rho"], p["beta_a"],
             cfg.synaptic, cfg.adaptive, cfg.reset, cfg.detach_reset,

@@ -5,9 +5,10 @@ contiguous within a step; the time stride may be anything, so time slices of a b
 copied), expands the parameters to ``[M]``, and hands both to an *engine* (numba on CPU, triton on
 GPU) that runs the recurrence of :mod:`spikeflow.kernels.plan` forward and backward.
 
-Saved for backward, per step and neuron: one float (the pre-reset membrane, or for the synaptic
-model the synaptic current) and one byte of flags (bit 0: spike, bit 1: not refractory).
-Everything else is recomputed.
+Saved for backward, per step and neuron: one float and one byte of flags (bit 0: spike, bit 1: not
+refractory). The CPU engine's float is the input itself (a view, no copy: free when the caller
+keeps ``x`` anyway); the triton engine saves the pre-reset membrane (the synaptic current for the
+synaptic model). Everything else is recomputed.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ class Engine(Protocol):
         params: dict[str, Tensor],
         save: bool,
     ) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        """Spikes ``[T, M]`` and, if ``save``, ``(hist [T, M], flags [T, M] uint8)``.
+        """Spikes ``[T, M]`` and, if ``save``, ``(saved [T, M], flags [T, M] uint8)``.
+
+        ``saved`` is the one float per step the engine's backward needs (its own choice).
 
         ``state`` (``v, i, b, refrac``, each ``[M]``) holds the initial state and is advanced in
         place to the final state.
@@ -42,7 +45,7 @@ class Engine(Protocol):
         self,
         cfg: Config,
         grad_spikes: Tensor,
-        hist: Tensor,
+        saved: Tensor,
         flags: Tensor,
         init: dict[str, Tensor],
         params: dict[str, Tensor],

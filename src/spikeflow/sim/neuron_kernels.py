@@ -43,6 +43,26 @@ from spikeflow.sim.layout import (
 
 
 @numba.njit(cache=True, inline="always")
+def _integrate(kind, dt, P, X, ch_coup, ch_erev, v, drv, nch, b, bp, k, j):
+    """The membrane potential after one step from ``v`` (channels taken at the step's start)."""
+    vr = P[P_V_REST, bp, k]
+    if kind == KIND_LIF:
+        dm = P[P_DECAY_M, bp, k]
+        vn = vr + (v - vr) * dm + drv * (1.0 - dm)
+        for c in range(nch):
+            vn += X[S_G0 + c, b, j] * ch_coup[c, bp, k]
+        return vn
+    gt = 1.0
+    num = vr + drv
+    for c in range(nch):
+        gc = X[S_G0 + c, b, j]
+        gt += gc
+        num += gc * ch_erev[c, bp, k]
+    v_inf = num / gt
+    return v_inf + (v - v_inf) * np.exp(-dt * gt / P[P_TAU_M, bp, k])
+
+
+@numba.njit(cache=True, inline="always")
 def _lif(
     kind,
     dt,
@@ -71,46 +91,46 @@ def _lif(
     """
     v, r = X[S_V, b, start:stop], ref[b, start:stop]
     bp = b * ps
-    for i in range(stop - start):
-        k = start + i * ps
-        vr = P[P_V_REST, bp, k]
-        if r[i] > 0:
-            r[i] -= 1
+    n = stop - start
+    if not adapt:
+        # two passes: a branch-free update (which vectorises), then the threshold test; a
+        # refractory neuron holds v_reset < v_th, so it cannot pass the test
+        for i in range(n):
+            k = start + i * ps
+            free = r[i] <= 0
+            vn = _integrate(
+                kind, dt, P, X, ch_coup, ch_erev, v[i], drv[i * ds], nch, b, bp, k, start + i
+            )
             for c in range(nch):
                 X[S_G0 + c, b, start + i] *= ch_decay[c, bp, k]
-            if adapt:
-                X[S_THETA, b, start + i] *= P[P_THETA_DECAY, bp, k]
-            continue
-        if kind == KIND_LIF:
-            dm = P[P_DECAY_M, bp, k]
-            vn = vr + (v[i] - vr) * dm + drv[i * ds] * (1.0 - dm)
-            for c in range(nch):
-                vn += X[S_G0 + c, b, start + i] * ch_coup[c, bp, k]
-        else:
-            gt = 1.0
-            num = vr + drv[i * ds]
-            for c in range(nch):
-                gc = X[S_G0 + c, b, start + i]
-                gt += gc
-                num += gc * ch_erev[c, bp, k]
-            v_inf = num / gt
-            vn = v_inf + (v[i] - v_inf) * np.exp(-dt * gt / P[P_TAU_M, bp, k])
+            v[i] = vn if free else v[i]
+            r[i] = r[i] if free else r[i] - 1
+        for i in range(n):
+            k = start + i * ps
+            if v[i] >= P[P_V_TH, bp, k]:
+                v[i] = P[P_V_RESET, bp, k]
+                r[i] = ref_steps[bp, k]
+                spiked[b, nspk[b]] = start + i
+                nspk[b] += 1
+        return
+    for i in range(n):
+        k, j = start + i * ps, start + i
+        free = r[i] <= 0
+        vn = _integrate(kind, dt, P, X, ch_coup, ch_erev, v[i], drv[i * ds], nch, b, bp, k, j)
         for c in range(nch):
-            X[S_G0 + c, b, start + i] *= ch_decay[c, bp, k]
-        th = P[P_V_TH, bp, k]
-        if adapt:
-            theta = X[S_THETA, b, start + i] * P[P_THETA_DECAY, bp, k]
-            th += theta
-        if vn >= th:
-            vn = P[P_V_RESET, bp, k]
+            X[S_G0 + c, b, j] *= ch_decay[c, bp, k]
+        theta = X[S_THETA, b, j] * P[P_THETA_DECAY, bp, k]
+        if not free:
+            r[i] -= 1
+        elif vn >= P[P_V_TH, bp, k] + theta:
+            v[i] = P[P_V_RESET, bp, k]
             r[i] = ref_steps[bp, k]
-            if adapt:
-                theta += P[P_THETA_JUMP, bp, k]
-            spiked[b, nspk[b]] = start + i
+            theta += P[P_THETA_JUMP, bp, k]
+            spiked[b, nspk[b]] = j
             nspk[b] += 1
-        v[i] = vn
-        if adapt:
-            X[S_THETA, b, start + i] = theta
+        else:
+            v[i] = vn
+        X[S_THETA, b, j] = theta
 
 
 @numba.njit(cache=True)

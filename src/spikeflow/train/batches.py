@@ -1,4 +1,4 @@
-"""Seeded batch order, per-batch generators, and batching of tensor or general datasets."""
+"""Seed mixing, the seeded sample order of an epoch, and batching of tensor or general datasets."""
 
 from __future__ import annotations
 
@@ -23,16 +23,19 @@ def epoch_order(n: int, seed: int, epoch: int) -> Tensor:
     return torch.randperm(n, generator=g)
 
 
-def generator(device: torch.device, *parts: int) -> torch.Generator:
-    """A fresh generator on ``device`` seeded from ``parts`` (e.g. seed, epoch, batch)."""
-    return torch.Generator(device=device).manual_seed(derive_seed(*parts))
-
-
 def to_device(dataset: Dataset, device: torch.device) -> Dataset:
     """Tensor datasets are moved to ``device`` whole (they fit: images are small); others stay."""
     if isinstance(dataset, TensorDataset) and dataset.tensors[0].device != device:
         return TensorDataset(*(t.to(device) for t in dataset.tensors))
     return dataset
+
+
+def take(dataset: Dataset, idx: Tensor, collate: Callable | None = None) -> tuple[Tensor, Tensor]:
+    """The samples ``idx`` ``[B]`` of ``dataset`` as one ``(x, y)`` batch."""
+    if isinstance(dataset, TensorDataset):
+        x, y = dataset.tensors
+        return x[idx.to(x.device)], y[idx.to(y.device)]
+    return (collate or default_collate)([dataset[int(i)] for i in idx])
 
 
 def batches(
@@ -44,12 +47,7 @@ def batches(
 ) -> Iterator[tuple[Tensor, Tensor]]:
     """``(x, y)`` batches of ``dataset`` in the order ``indices``, from batch number ``start``."""
     for lo in range(start * batch_size, len(indices), batch_size):
-        idx = indices[lo : lo + batch_size]
-        if isinstance(dataset, TensorDataset):
-            x, y = dataset.tensors
-            yield x[idx.to(x.device)], y[idx.to(y.device)]
-        else:
-            yield (collate or default_collate)([dataset[int(i)] for i in idx])
+        yield take(dataset, indices[lo : lo + batch_size], collate)
 
 
 def num_batches(n: int, batch_size: int) -> int:

@@ -4,14 +4,16 @@ Run any training under ``torchrun``; :func:`from_env` returns a :class:`Distribu
 when ``WORLD_SIZE > 1`` (set by torchrun) and :class:`~spikeflow.train.parallel.SingleProcess`
 otherwise, so the same code runs alone or on many processes::
 
-    torchrun --nproc_per_node=2 -m spikeflow.cli train --dataset digits      # one machine
-    torchrun --nnodes=2 --node_rank=0 --nproc_per_node=4 \\
-             --rdzv_backend=c10d --rdzv_endpoint=HOST:29500 -m spikeflow.cli train ...   # node 0
+    torchrun --standalone --nproc_per_node=2 -m spikeflow.cli train --dataset digits  # 1 machine
+    torchrun --nnodes=2 --nproc_per_node=4 --rdzv_backend=c10d --rdzv_endpoint=HOST:29500 \\
+             --rdzv_id=RUN -m spikeflow.cli train ... --out /shared/run      # on each machine
 
 What each rank does: it builds the same model (DDP broadcasts rank 0's weights when wrapping), takes
-every ``world_size``-th sample of the shared, seeded epoch order, averages gradients with the other
-ranks after each backward pass (so the weights stay identical), sums metric counts over ranks (so
-reported metrics are those of the whole set), and only rank 0 writes files.
+every ``world_size``-th sample of each global batch of the shared, seeded epoch order (so
+``batch_size`` is the global batch, and N processes take the steps one process takes), averages
+gradients with the other ranks after each backward pass (so the weights stay identical), sums
+metric counts over ranks (so reported metrics are those of the whole set), and only rank 0 writes
+files.
 """
 
 from __future__ import annotations
@@ -58,8 +60,8 @@ class Distributed(SingleProcess):
         self.backend = backend
         self.rank, self.world_size = _env_int("RANK"), _env_int("WORLD_SIZE")
         self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
-        if backend == "nccl":
-            torch.cuda.set_device(self.local_rank)
+        if torch.cuda.is_available() and self.local_rank < torch.cuda.device_count():
+            torch.cuda.set_device(self.local_rank)  # "cuda" now means this rank's GPU
         if not dist.is_initialized():
             dist.init_process_group(backend, rank=self.rank, world_size=self.world_size)
 
@@ -70,20 +72,13 @@ class Distributed(SingleProcess):
             torch.device("cuda", self.local_rank) if self.backend == "nccl" else torch.device("cpu")
         )
 
-    def shard(self, indices: Tensor, *, even: bool | None = None) -> Tensor:
+    def shard(self, indices: Tensor) -> Tensor:
         """This rank's share of ``indices`` ``[N]``: every ``world_size``-th entry from ``rank``.
 
-        ``even=True`` first pads ``indices`` by repeating its head until ``world_size`` divides its
-        length, so every rank runs the same number of batches (DDP synchronises each backward
-        pass; this is DistributedSampler's rule). ``even=False`` gives an exact partition (each
-        sample on one rank once: evaluation). ``None`` picks ``even`` when gradients are enabled,
-        i.e. in training, and the exact partition under ``torch.no_grad()``.
+        The shares partition ``indices`` exactly (each sample on one rank, once), so they differ
+        in length by at most one; when ``N < world_size`` some shares are empty. The trainer
+        shards every global batch this way and weights each rank's loss by its share.
         """
-        if even is None:
-            even = torch.is_grad_enabled()
-        if even and len(indices) % self.world_size:
-            extra = self.world_size - len(indices) % self.world_size
-            indices = torch.cat([indices, indices.repeat(-(-extra // len(indices)))[:extra]])
         return indices[self.rank :: self.world_size]
 
     def wrap(self, model: nn.Module) -> nn.Module:

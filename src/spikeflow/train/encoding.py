@@ -7,64 +7,44 @@
 
 The random spikes of a sample depend only on a ``key`` (e.g. mixed from the run's seed and the
 epoch) and on the sample's index in its dataset, never on which other samples share its batch:
-a counter-based hash of ``(key, sample index, step, element)`` gives each spike's uniform number.
-So a data-parallel run, whose ranks each see a part of every batch, feeds the network exactly the
-spikes of a single-process run, on any device.
+each sample's spikes come from its own generator, seeded by ``(key, index)``. So a data-parallel
+run, whose ranks each see a part of every batch, feeds the network exactly the spikes of a
+single-process run.
 """
 
 from __future__ import annotations
-
-import math
 
 import torch
 from torch import Tensor
 
 from spikeflow import encode
 from spikeflow.errors import UserError, check_choice, check_positive_int
+from spikeflow.train.batches import derive_seed
 
 ENCODERS = ("rate", "latency", "direct")
 
-_MASK32 = 0xFFFFFFFF
 
-
-def _mul32(x: Tensor, c: int) -> Tensor:
-    """``(x * c) mod 2**32`` for int64 ``x`` in ``[0, 2**32)``, without int64 overflow."""
-    lo, hi = x & 0xFFFF, x >> 16
-    return (lo * c + (((hi * c) & 0xFFFF) << 16)) & _MASK32
-
-
-def _mix32(x: Tensor) -> Tensor:
-    """A bijective 32-bit integer hash (xor-shift-multiply, "lowbias32" constants)."""
-    x = x ^ (x >> 16)
-    x = _mul32(x, 0x7FEB352D)
-    x = x ^ (x >> 15)
-    x = _mul32(x, 0x846CA68B)
-    return x ^ (x >> 16)
-
-
-def sample_uniform(key: int, index: Tensor, steps: int, shape: tuple[int, ...]) -> Tensor:
-    """Uniform numbers in ``[0, 1)``, ``[T, B, *shape]`` float32, a pure function of
-    ``(key, index[b], t, element)``.
+def sample_uniform(
+    key: int, index: Tensor, steps: int, shape: tuple[int, ...], device: torch.device | str = "cpu"
+) -> Tensor:
+    """Uniform numbers in ``[0, 1)``, ``[T, B, *shape]`` float32 on ``device``: sample ``b``'s
+    block ``[:, b]`` is drawn from a generator seeded by ``(key, index[b])`` alone.
 
     Arguments:
-        key: a non-negative integer (63 bits are used), e.g. from
-            :func:`spikeflow.train.batches.derive_seed`.
+        key: a non-negative integer, e.g. from :func:`spikeflow.train.batches.derive_seed`.
         index: ``[B]`` integer sample indices (the position of each sample in its dataset).
         steps: ``T``. shape: the shape of one sample.
-
-    Each value has 24 random bits (the resolution of float32 in ``[0, 1)``).
     """
     check_positive_int("steps", steps)
-    if key < 0:
+    if not isinstance(key, int) or key < 0:
         raise UserError(f"key={key!r} is not valid; expected a non-negative integer")
-    index = index.to(torch.int64)
-    k0, k1 = key & _MASK32, (key >> 32) & _MASK32
-    per_sample = _mix32(_mix32((index & _MASK32) ^ k0) ^ k1)  # [B]
-    size = math.prod(shape)
-    counter = torch.arange(steps * size, dtype=torch.int64, device=index.device)
-    h = _mix32(_mix32(per_sample.view(1, -1, 1) ^ counter.view(steps, 1, size)) ^ k0)
-    u = (h >> 8).to(torch.float32) * 2.0**-24
-    return u.view(steps, len(index), *shape)
+    ids = [int(i) for i in index.tolist()]
+    out = torch.empty(len(ids), steps, *shape, device=device)
+    g = torch.Generator(device=device)
+    for row, i in zip(out, ids, strict=True):
+        g.manual_seed(derive_seed(key, i))
+        torch.rand(row.shape, generator=g, device=device, out=row)
+    return out.transpose(0, 1)
 
 
 def encode_batch(
@@ -96,5 +76,5 @@ def encode_batch(
         )
     if index is None:
         index = torch.arange(x.shape[0], device=x.device)
-    u = sample_uniform(key, index.to(x.device), steps, tuple(x.shape[1:]))
-    return (u < prob.unsqueeze(0)).to(x.dtype)
+    u = sample_uniform(key, index, steps, tuple(x.shape[1:]), x.device)
+    return (u < prob.unsqueeze(0)).to(x.dtype).contiguous()

@@ -1,8 +1,8 @@
 """The seam for data-parallel training: what the trainer asks of the process group.
 
 :class:`SingleProcess` is the default. A distributed implementation (``train/distributed.py``)
-provides the same methods: shard indices by rank, wrap the model, sum tensors across ranks, and
-say which rank writes files.
+provides the same methods: shard indices by rank, wrap the model, sum tensors across ranks, say
+which rank writes files, and leave the group.
 """
 
 from __future__ import annotations
@@ -22,7 +22,8 @@ class SingleProcess:
         return self.rank == 0
 
     def shard(self, indices: Tensor) -> Tensor:
-        """This rank's share of an epoch's sample order ``[N]``."""
+        """This rank's share of ``indices`` ``[N]`` (a batch or a whole evaluation set); the
+        shares of all ranks partition ``indices`` exactly."""
         return indices
 
     def wrap(self, model: nn.Module) -> nn.Module:
@@ -35,3 +36,6 @@ class SingleProcess:
 
     def barrier(self) -> None:
         """Wait for every rank."""
+
+    def close(self) -> None:
+        """Leave the process group (call once, at the end of the run)."""

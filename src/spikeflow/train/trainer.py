@@ -1,9 +1,17 @@
 """The training loop: plain PyTorch, seeded, resumable at any batch.
 
-Determinism: the model is initialised from ``seed``; the sample order of an epoch, the spike
-encoding of each batch and the dropout masks come from generators seeded by ``(seed, epoch,
-batch)``, so a run stopped after any batch and resumed from its checkpoint computes exactly what
-an uninterrupted run computes (bit for bit on CPU).
+Determinism: the model is initialised from ``seed``; the sample order of an epoch comes from a
+generator seeded by ``(seed, epoch)``, the spike encoding of each sample from one seeded by
+``(seed, epoch, sample index)`` (evaluation: ``(seed, sample index)``), and the dropout masks from
+one seeded by ``(seed, epoch, batch, rank)``. So a run stopped after any batch and resumed from its
+checkpoint computes exactly what an uninterrupted run computes (bit for bit on CPU).
+
+Data parallelism (see :mod:`spikeflow.train.distributed`): ``batch_size`` is the *global* batch.
+Every step, each of the ``world_size`` ranks takes its share (``rank::world_size``) of the same
+global batch, and its loss is weighted by ``world_size * share / batch`` so that the gradients
+DDP averages over ranks are those of the whole batch. Together with the per-sample encoding this
+makes an N-process run compute what the one-process run computes (same batches, same spikes, same
+steps), up to the order of float sums and the dropout masks; metrics are summed over ranks.
 """
 
 from __future__ import annotations
@@ -24,14 +32,7 @@ from spikeflow import models
 from spikeflow.data.bundle import DataBundle
 from spikeflow.errors import UserError
 from spikeflow.train import checkpoint
-from spikeflow.train.batches import (
-    batches,
-    derive_seed,
-    epoch_order,
-    generator,
-    num_batches,
-    to_device,
-)
+from spikeflow.train.batches import derive_seed, epoch_order, num_batches, take, to_device
 from spikeflow.train.config import TrainConfig, to_dict
 from spikeflow.train.encoding import encode_batch
 from spikeflow.train.metrics import Meter
@@ -39,6 +40,7 @@ from spikeflow.train.optim import make_optimizer, make_scheduler
 from spikeflow.train.parallel import SingleProcess
 
 _EVAL_TAG = 0xE7A1
+_TRAIN_TAG = 0x7A1
 
 
 def resolve_device(name: str) -> torch.device:
@@ -50,10 +52,12 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def set_threads(threads: int) -> None:
-    """Intra-op threads: ``threads`` if > 0, else the CPUs this process may use (at most 8)."""
+def set_threads(threads: int, processes: int = 1) -> None:
+    """Intra-op threads: ``threads`` if > 0, else this process's share of the CPUs it may use
+    when ``processes`` run on the machine (at least 1, at most 8)."""
     if threads <= 0:
-        threads = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1, 8)
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+        threads = min(max(cpus // max(processes, 1), 1), 8)
     torch.set_num_threads(threads)
 
 
@@ -62,7 +66,8 @@ class Trainer:
 
     Arguments:
         cfg: the run's configuration. bundle: the data. out_dir: where checkpoints go.
-        parallel: the process group seam (default: one process).
+        parallel: the process group (default: one process; see
+            :func:`spikeflow.train.distributed.from_env`). ``cfg.batch_size`` is the global batch.
         progress: show tqdm bars. on_batch_end: called as ``fn(trainer, epoch, batch)`` after
             every training batch (``batch`` counts from 1), e.g. to stop after k batches in tests.
     """
@@ -84,7 +89,7 @@ class Trainer:
         self.progress = progress and self.parallel.is_main
         self.on_batch_end = on_batch_end
         self.device = resolve_device(cfg.device)
-        set_threads(cfg.threads)
+        set_threads(cfg.threads, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
         torch.manual_seed(cfg.seed)
         self.model = models.build(
             cfg.model, bundle.input_shape, bundle.num_classes, **cfg.model_options()
@@ -111,14 +116,16 @@ class Trainer:
 
     # -- one batch -----------------------------------------------------------------------------
 
-    def inputs(self, x: Tensor, *parts: int) -> Tensor:
-        """Network input ``[T, B, ...]`` for a batch (encoded unless the data is temporal)."""
+    def inputs(self, x: Tensor, *parts: int, index: Tensor | None = None) -> Tensor:
+        """Network input ``[T, B, ...]`` for the samples ``x`` ``[B, ...]`` (encoded unless the
+        data is temporal). The spikes of sample ``index[b]`` (default ``b``) are seeded by
+        ``(seed, *parts, index[b])``: the same whichever batch or rank the sample is in."""
         x = x.to(self.device, non_blocking=True)
         if self.bundle.temporal:
             return x.float()
-        g = generator(self.device, self.cfg.seed, *parts)
+        key = derive_seed(self.cfg.seed, *parts)
         return encode_batch(
-            x, self.cfg.encoder, self.cfg.timesteps, gain=self.cfg.gain, generator=g
+            x, self.cfg.encoder, self.cfg.timesteps, gain=self.cfg.gain, key=key, index=index
         )
 
     def _objective(self, out: models.ClassifierOutput, y: Tensor) -> Tensor:
@@ -129,29 +136,44 @@ class Trainer:
             loss = loss + self.cfg.reg_weight * reg(hidden, self.cfg.reg_rate)
         return loss
 
-    def _train_batch(self, x: Tensor, y: Tensor) -> None:
+    def _train_batch(self, batch: Tensor) -> None:
+        """One optimiser step on the global batch ``batch`` ``[B]`` (sample indices)."""
+        share = self.parallel.shard(batch)
+        weight = self.parallel.world_size * len(share) / len(batch)
+        if len(share) == 0:  # fewer samples than ranks: step in time with the others, weight 0
+            share = batch[:1]
         # Dropout and any other use of the global RNG: seeded per batch, so resuming replays it.
-        torch.manual_seed(derive_seed(self.cfg.seed, self.epoch, self.batch, 1))
+        torch.manual_seed(derive_seed(self.cfg.seed, self.epoch, self.batch, 1, self.parallel.rank))
+        x, y = take(self.train_set, share, self.bundle.collate)
         y = y.to(self.device)
-        inp = self.inputs(x, self.epoch, self.batch)
+        inp = self.inputs(x, self.epoch, _TRAIN_TAG, index=share)
         with torch.autocast(self.device.type, torch.bfloat16, enabled=self.cfg.amp):
             out = self.train_model(inp)
         loss = self._objective(out, y)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        (loss * weight).backward()
         if self.cfg.clip_grad > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
         self.optimizer.step()
-        scores = self.loss.scores(out.spikes.detach().float(), out.v.detach().float())
-        self.meter.update(loss.detach(), scores, y, tuple(r.detach() for r in out.rates))
+        if weight > 0:
+            scores = self.loss.scores(out.spikes.detach().float(), out.v.detach().float())
+            self.meter.update(loss.detach(), scores, y, tuple(r.detach() for r in out.rates))
+
+    def _should_stop(self) -> bool:
+        """Whether a stop was requested on any rank (a collective call: every rank makes it at
+        the same point, so all stop after the same batch)."""
+        if self.parallel.world_size > 1:
+            self._stop = bool(self.parallel.sum(torch.tensor([float(self._stop)])) > 0)
+        return self._stop
 
     # -- epochs ----------------------------------------------------------------------------------
 
     def _run_epoch(self) -> bool:
         """Train the rest of epoch ``self.epoch``; False when stopped before its end."""
         self.model.train()
-        order = self.parallel.shard(epoch_order(len(self.train_set), self.cfg.seed, self.epoch))
-        total = num_batches(len(order), self.cfg.batch_size)
+        order = epoch_order(len(self.train_set), self.cfg.seed, self.epoch)
+        size = self.cfg.batch_size
+        total = num_batches(len(order), size)
         bar = tqdm(
             total=total,
             initial=self.batch,
@@ -160,9 +182,8 @@ class Trainer:
             leave=False,
             dynamic_ncols=True,
         )
-        collate = self.bundle.collate
-        for x, y in batches(self.train_set, order, self.cfg.batch_size, collate, self.batch):
-            self._train_batch(x, y)
+        while self.batch < total:
+            self._train_batch(order[self.batch * size : (self.batch + 1) * size])
             self.batch += 1
             bar.update(1)
             if self.batch % 10 == 0 or self.batch == total:
@@ -173,7 +194,7 @@ class Trainer:
                 )
             if self.on_batch_end is not None:
                 self.on_batch_end(self, self.epoch, self.batch)
-            if self._stop and self.batch < total:
+            if self._should_stop() and self.batch < total:
                 bar.close()
                 return False
         bar.close()
@@ -216,7 +237,7 @@ class Trainer:
             if done:
                 self._end_epoch(time.perf_counter() - start)
             self.save_checkpoint()
-            if not done or (self._stop and self.epoch < self.cfg.epochs):
+            if not done or (self._should_stop() and self.epoch < self.cfg.epochs):
                 return "interrupted"
             if self.parallel.is_main:
                 tqdm.write(_epoch_line(self.history[-1], self.cfg.epochs))
@@ -231,16 +252,21 @@ class Trainer:
 
     @torch.no_grad()
     def evaluate(self, dataset: Any) -> Meter:
-        """Loss, accuracy, rates and confusion on ``dataset`` (encodings seeded: repeatable)."""
+        """Loss, accuracy, rates and confusion on ``dataset``, each sample counted once over all
+        ranks (each rank evaluates its share; the sums are reduced). The encodings are seeded by
+        sample index, so the result does not depend on the number of ranks or the batch size
+        (up to the order of float sums)."""
         self.model.eval()
         dataset = to_device(dataset, self.device)
         meter = self._meter()
         order = self.parallel.shard(torch.arange(len(dataset)))
         size = self.cfg.eval_batch_size
-        for i, (x, y) in enumerate(batches(dataset, order, size, self.bundle.collate)):
+        for lo in range(0, len(order), size):
+            idx = order[lo : lo + size]
+            x, y = take(dataset, idx, self.bundle.collate)
             y = y.to(self.device)
             with torch.autocast(self.device.type, torch.bfloat16, enabled=self.cfg.amp):
-                out = self.model(self.inputs(x, _EVAL_TAG, i))
+                out = self.model(self.inputs(x, _EVAL_TAG, index=idx))
             spikes, v = out.spikes.float(), out.v.float()
             loss = self.loss.fn(spikes, v, y)
             meter.update(loss, self.loss.scores(spikes, v), y, out.rates)
@@ -251,7 +277,11 @@ class Trainer:
     # -- checkpoints -----------------------------------------------------------------------------
 
     def save_checkpoint(self) -> Path | None:
-        """Write ``out_dir/checkpoint.pt`` (main rank only)."""
+        """Write ``out_dir/checkpoint.pt`` (main rank only; every rank must call this, as the
+        partial training metrics of an unfinished epoch are summed over ranks first)."""
+        partial = self._meter()
+        partial.load_state_dict(self.meter.state_dict())
+        partial.reduce(self.parallel)
         if not self.parallel.is_main:
             return None
         return checkpoint.save(
@@ -266,7 +296,7 @@ class Trainer:
                 "scheduler": self.scheduler.state_dict(),
                 "epoch": self.epoch,
                 "batch": self.batch,
-                "partial": self.meter.state_dict(),
+                "partial": partial.state_dict(),
                 "history": copy.deepcopy(self.history),
                 "best": self.best,
             },
@@ -278,7 +308,8 @@ class Trainer:
         self.optimizer.load_state_dict(payload["optimizer"])
         self.scheduler.load_state_dict(payload["scheduler"])
         self.epoch, self.batch = int(payload["epoch"]), int(payload["batch"])
-        self.meter.load_state_dict(payload["partial"])
+        if self.parallel.rank == 0:  # the saved sums are those of all ranks: count them once
+            self.meter.load_state_dict(payload["partial"])
         self.history = list(payload["history"])
         self.best = dict(payload["best"])
 
