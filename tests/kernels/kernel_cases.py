@@ -55,12 +55,17 @@ def _leaves(x: Tensor, state: tuple, model: sf.nn.Neuron) -> list[Tensor]:
     return leaves + [p for p in model.parameters() if p.requires_grad]
 
 
+def _weights(t: Tensor, gen: torch.Generator) -> Tensor:
+    """Fixed random loss weights shaped like ``t``, drawn on the CPU, moved to ``t``'s device."""
+    return torch.randn(t.shape, generator=gen, dtype=t.dtype).to(t.device)
+
+
 def _loss(spikes: Tensor, state: tuple, seed: int) -> Tensor:
     gen = torch.Generator().manual_seed(seed)
-    total = (spikes * torch.randn(spikes.shape, generator=gen, dtype=spikes.dtype)).sum()
+    total = (spikes * _weights(spikes, gen)).sum()
     for name, t in zip(state._fields, state, strict=True):
         if name in GRAD_STATES:
-            total = total + (t * torch.randn(t.shape, generator=gen, dtype=t.dtype)).sum()
+            total = total + (t * _weights(t, gen)).sum()
     return total
 
 
