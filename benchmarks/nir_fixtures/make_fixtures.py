@@ -64,6 +64,10 @@ def snntorch_mlp() -> tuple[nir.NIRGraph, float, str]:
         from snntorch.export_nir import export_to_nir
     except ImportError:
         return _snntorch_mlp_by_hand(), 1e-4, "written with nir in snnTorch's export layout"
+    # Known incompatibility (seen 2026-11 with snntorch 1.0.0 and nir 1.0.8): snnTorch's export
+    # fails nir's type inference, leaves 0-d parameters that nir.write cannot store, and mixes
+    # parameter shapes that nir.read rejects. So the committed fixtures were made with the project's
+    # .venv (no snnTorch): the by-hand graph above, in snnTorch's layout, written with nir.
     torch.manual_seed(7)
     net = torch.nn.Sequential(
         torch.nn.Linear(16, 12), snn.Leaky(beta=0.9, init_hidden=True),

@@ -5,6 +5,10 @@ time loop is outside and the neuron loop inside, so every step reads and writes 
 Compilation is cached on disk (``cache=True``): the first call per dtype compiles (seconds), later
 processes load the machine code. The tensors' memory is used in place through ``Tensor.numpy()``.
 
+Saved for backward: the input itself (no copy) and one byte of flags per neuron-step. The backward
+recomputes each block's trajectory into a scratch of ``T x BLOCK`` floats per thread (bitwise equal
+to the forward), then runs the reverse-time pass.
+
 float32 and float64 run natively; other dtypes never reach this engine (the dispatcher falls back to
 the reference scan for bfloat16 and float16).
 """
