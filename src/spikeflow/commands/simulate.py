@@ -174,8 +174,12 @@ def run_stdp(args: argparse.Namespace) -> int:
     ) as bar:
         model.fit(xtr, args.epochs, progress=lambda done, total: bar.update(done - bar.n))
     t1 = time.perf_counter()
-    model.assign_labels(model.responses(xtr), ytr, 10)
-    pred = model.classify(model.responses(xte), 10)
+    counts = {}
+    for name, x in (("label", xtr), ("test", xte)):
+        with tqdm(total=len(x), desc=f"stdp {name}", file=sys.stderr, mininterval=1.0) as bar:
+            counts[name] = model.responses(x, progress=lambda done, _: bar.update(done - bar.n))
+    model.assign_labels(counts["label"], ytr, 10)
+    pred = model.classify(counts["test"], 10)
     t2 = time.perf_counter()
     acc = float((pred == yte).mean())
     out = Path(args.out)

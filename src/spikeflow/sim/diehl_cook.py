@@ -137,14 +137,20 @@ class DiehlCook:
                 if progress is not None:
                     progress(e * len(x) + k + 1, total)
 
-    def responses(self, x: np.ndarray) -> np.ndarray:
-        """Spike counts ``[samples, neurons]`` without learning (theta frozen)."""
+    def responses(
+        self, x: np.ndarray, progress: Callable[[int, int], None] | None = None
+    ) -> np.ndarray:
+        """Spike counts ``[samples, neurons]`` without learning (theta frozen).
+
+        ``progress(done, total)`` is called after each sample when given.
+        """
         x = self._check(x)
-        return (
-            np.stack([self.present(row, learn=False) for row in x])
-            if len(x)
-            else np.zeros((0, self.neurons))
-        )
+        counts = np.zeros((len(x), self.neurons))
+        for k, row in enumerate(x):
+            counts[k] = self.present(row, learn=False)
+            if progress is not None:
+                progress(k + 1, len(x))
+        return counts
 
     def assign_labels(self, counts: np.ndarray, y: np.ndarray, n_classes: int) -> np.ndarray:
         """Label each neuron with the class of its highest mean response."""
