@@ -66,7 +66,9 @@ def test_unknown_backend_and_preset_and_connectivity():
 
 @pytest.mark.parametrize("shape", [(5,), ()])
 def test_input_with_fewer_than_two_dims(shape):
-    with pytest.raises(E, match=r"x has shape .*expected at least 2 dims \[T, B, \.\.\.\]"):
+    with pytest.raises(
+        E, match=r"x has shape .*expected at least 2 dims laid out as \[T, B, \.\.\.\]"
+    ):
         sf.nn.LIF()(torch.zeros(shape))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from spikeflow.encode._checks import check_floating, check_min_dims
+from spikeflow.errors import check_floating, check_min_dims
 
 _LAYOUT = "[T, B, ...]"
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from spikeflow.encode._checks import check_finite, check_floating, check_min_dims, check_number
-from spikeflow.errors import UserError, check_choice
+from spikeflow.errors import (
+    UserError,
+    check_choice,
+    check_finite,
+    check_floating,
+    check_min_dims,
+    check_number,
+)
 
 DELTA_STARTS = ("first", "zero")
 

@@ -6,14 +6,15 @@ import math
 
 import torch
 
-from spikeflow.encode._checks import (
+from spikeflow.errors import (
+    check_choice,
     check_floating,
     check_min_dims,
     check_num_steps,
     check_number,
+    check_range,
     check_values_in,
 )
-from spikeflow.errors import check_choice, check_range
 
 LATENCY_METHODS = ("linear", "log")
 

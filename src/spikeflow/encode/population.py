@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import torch
 
-from spikeflow.encode._checks import check_finite, check_floating, check_number
-from spikeflow.errors import UserError, check_positive_int
+from spikeflow.errors import (
+    UserError,
+    check_finite,
+    check_floating,
+    check_number,
+    check_positive_int,
+)
 
 
 def population_centres(

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from spikeflow.encode._checks import (
+from spikeflow.errors import (
+    UserError,
+    check_choice,
     check_finite,
     check_floating,
     check_min_dims,
@@ -12,7 +14,6 @@ from spikeflow.encode._checks import (
     check_number,
     check_values_in,
 )
-from spikeflow.errors import UserError, check_choice
 
 RATE_METHODS = ("bernoulli", "poisson")
 

@@ -16,18 +16,22 @@ from torch import Tensor, nn
 
 from spikeflow import kernels
 from spikeflow import surrogate as surrogates
-from spikeflow.errors import UserError, check_choice, check_positive_int, check_range
+from spikeflow.errors import (
+    UserError,
+    check_choice,
+    check_floating,
+    check_min_dims,
+    check_positive_int,
+    check_range,
+)
 from spikeflow.functional import RESET_MODES, SpikeParams, Trace, scan
 
 
 def check_input(x: Tensor, *, min_dim: int = 2, what: str = "[T, B, ...]") -> None:
-    """Raise if ``x`` is not a floating tensor with at least ``min_dim`` dimensions."""
-    if not isinstance(x, Tensor):
-        raise UserError(f"x={type(x).__name__} is not valid; expected a torch.Tensor {what}")
-    if x.dim() < min_dim:
-        raise UserError(f"x has shape {tuple(x.shape)}; expected at least {min_dim} dims {what}")
-    if not x.is_floating_point():
-        raise UserError(f"x has dtype {x.dtype}; expected a floating dtype (float32/64, bfloat16)")
+    """Raise if ``x`` is not a floating tensor with at least ``min_dim`` dimensions laid out as
+    ``what`` (and, for sequences, at least one time step)."""
+    check_floating("x", x)
+    check_min_dims("x", x, min_dim, what)
     if min_dim >= 2 and x.shape[0] == 0:
         raise UserError(f"x has shape {tuple(x.shape)}; expected at least one time step (T >= 1)")
 
