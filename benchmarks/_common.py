@@ -133,3 +133,35 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 def fmt_ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.1f}x"
+
+
+def comparison_table(results: dict[str, dict], time_header: str, *, spikes: bool) -> str:
+    """One row per library: median time, CPU time and peak memory, each also as a ratio to the
+    ``spikeflow`` row, and the total spike count when ``spikes``."""
+    base = results.get("spikeflow", {})
+    columns = 8 if spikes else 7
+    rows = []
+    for lib, r in results.items():
+        if "error" in r:
+            rows.append([lib, "error: " + r["error"], *[""] * (columns - 2)])
+            continue
+        row = [
+            f"{lib} {r['version']}",
+            f"{r['time'] * 1e3:.1f}",
+            fmt_ratio(r["time"] / base["time"] if "time" in base else None),
+            f"{r['cpu'] * 1e3:.1f}",
+            fmt_ratio(r["cpu"] / base["cpu"] if "cpu" in base else None),
+            f"{r['peak'] / 2**20:.0f}",
+            fmt_ratio(r["peak"] / base["peak"] if base.get("peak") else None),
+        ]
+        rows.append([*row, f"{r['spikes']:.0f}"] if spikes else row)
+    headers = [
+        "library",
+        time_header,
+        "time / spikeflow",
+        "CPU ms",
+        "CPU / spikeflow",
+        "peak MiB",
+        "mem / spikeflow",
+    ]
+    return table([*headers, "spikes"] if spikes else headers, rows)

@@ -19,11 +19,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import (
     child_main,
-    fmt_ratio,
+    comparison_table,
     memory_bandwidth,
     peak_memory,
     run_child,
-    table,
     time_and_cpu,
 )
 
@@ -80,7 +79,7 @@ def main() -> None:
         results = {lib: measure_in_children(lib, shape, mode, args.repeats) for lib in libs}
         what = "forward + backward" if mode == "train" else "inference (no grad)"
         print(f"### {what}, [T, B, N] = {list(shape)}\n")
-        print(_table(results))
+        print(comparison_table(results, "median ms", spikes=True))
         base = results.get("spikeflow", {})
         if "time" in base:
             steps = shape[0] * shape[1] * shape[2]
@@ -100,41 +99,6 @@ def measure_in_children(lib: str, shape: tuple, mode: str, repeats: int) -> dict
     if "error" not in result:
         result.update(run_child(__file__, {**spec, "what": "memory"}, memory=True))
     return result
-
-
-def _table(results: dict[str, dict]) -> str:
-    base = results.get("spikeflow", {})
-    rows = []
-    for lib, r in results.items():
-        if "error" in r:
-            rows.append([lib, "error: " + r["error"], "", "", "", "", "", ""])
-            continue
-        ratio = r["time"] / base["time"] if "time" in base else None
-        cpu_ratio = r["cpu"] / base["cpu"] if "cpu" in base else None
-        mem_ratio = r["peak"] / base["peak"] if base.get("peak") else None
-        rows.append(
-            [
-                f"{lib} {r['version']}",
-                f"{r['time'] * 1e3:.1f}",
-                fmt_ratio(ratio),
-                f"{r['cpu'] * 1e3:.1f}",
-                fmt_ratio(cpu_ratio),
-                f"{r['peak'] / 2**20:.0f}",
-                fmt_ratio(mem_ratio),
-                f"{r['spikes']:.0f}",
-            ]
-        )
-    headers = [
-        "library",
-        "median ms",
-        "time / spikeflow",
-        "CPU ms",
-        "CPU / spikeflow",
-        "peak MiB",
-        "mem / spikeflow",
-        "spikes",
-    ]
-    return table(headers, rows)
 
 
 if __name__ == "__main__" and not child_main(measure):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import child_main, fmt_ratio, peak_memory, run_child, table, time_and_cpu
+from _common import child_main, comparison_table, peak_memory, run_child, time_and_cpu
 
 T, BATCH, SIZES = 25, 128, (784, 512, 10)
 
@@ -60,36 +60,7 @@ def main() -> None:
         if "error" not in results[lib]:
             results[lib].update(run_child(__file__, {**spec, "what": "memory"}, memory=True))
     print(f"## Spiking MLP {'-'.join(map(str, SIZES))}, T={T}, batch {BATCH}: one training step\n")
-    base = results.get("spikeflow", {})
-    rows = []
-    for lib, r in results.items():
-        if "error" in r:
-            rows.append([lib, "error: " + r["error"], "", "", "", "", ""])
-            continue
-        ratio = r["time"] / base["time"] if "time" in base else None
-        cpu_ratio = r["cpu"] / base["cpu"] if "cpu" in base else None
-        mem = r["peak"] / base["peak"] if base.get("peak") else None
-        rows.append(
-            [
-                f"{lib} {r['version']}",
-                f"{r['time'] * 1e3:.1f}",
-                fmt_ratio(ratio),
-                f"{r['cpu'] * 1e3:.1f}",
-                fmt_ratio(cpu_ratio),
-                f"{r['peak'] / 2**20:.0f}",
-                fmt_ratio(mem),
-            ]
-        )
-    headers = [
-        "library",
-        "median ms / step",
-        "time / spikeflow",
-        "CPU ms",
-        "CPU / spikeflow",
-        "peak MiB",
-        "mem / spikeflow",
-    ]
-    print(table(headers, rows) + "\n")
+    print(comparison_table(results, "median ms / step", spikes=False) + "\n")
 
 
 if __name__ == "__main__" and not child_main(measure):
