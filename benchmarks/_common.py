@@ -43,7 +43,7 @@ def peak_memory(fn: Callable[[], object]) -> int:
 
 def median_time(fn: Callable[[], object], repeats: int, warmup: int = 2) -> tuple[float, list]:
     """Median wall time of ``fn()`` in seconds over ``repeats`` runs, after ``warmup`` runs."""
-    return _medians(fn, repeats, warmup)[:2]
+    return _medians(fn, repeats, warmup)[:2]  # type: ignore[return-value]
 
 
 def time_and_cpu(fn: Callable[[], object], repeats: int, warmup: int = 2) -> dict:
@@ -51,11 +51,13 @@ def time_and_cpu(fn: Callable[[], object], repeats: int, warmup: int = 2) -> dic
 
     CPU time is the work done; on a machine shared with other jobs it is steadier than wall time.
     """
-    wall, times, cpu = _medians(fn, repeats, warmup)
-    return {"time": wall, "times": times, "cpu": cpu}
+    wall, times, cpu, cpus = _medians(fn, repeats, warmup)
+    return {"time": wall, "times": times, "cpu": cpu, "cpus": cpus}
 
 
-def _medians(fn: Callable[[], object], repeats: int, warmup: int) -> tuple[float, list, float]:
+def _medians(
+    fn: Callable[[], object], repeats: int, warmup: int
+) -> tuple[float, list, float, list]:
     for _ in range(warmup):
         fn()
     times, cpu = [], []
@@ -64,7 +66,7 @@ def _medians(fn: Callable[[], object], repeats: int, warmup: int) -> tuple[float
         fn()
         cpu.append(time.process_time() - c0)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), times, statistics.median(cpu)
+    return statistics.median(times), times, statistics.median(cpu), cpu
 
 
 def memory_bandwidth(mib: int = 512, repeats: int = 5) -> float:
@@ -114,6 +116,32 @@ def run_child(script: str, spec: dict, timeout: float = 900, memory: bool = Fals
         last = (out.stderr.strip().splitlines() or ["no output"])[-1]
         return {"error": last[:200]}
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure_interleaved(script: str, specs: dict[str, dict], rounds: int) -> dict[str, dict]:
+    """Time every library ``rounds`` times in turn (A, B, C, A, B, C, ...), each time in a fresh
+    process, then measure each one's peak memory once.
+
+    Medians are taken over the repeats of all rounds together, so a slow spell of a shared machine
+    falls on every library alike instead of on whichever ran during it.
+    """
+    results: dict[str, dict] = {}
+    for _ in range(rounds):
+        for lib, spec in specs.items():
+            if "error" in results.get(lib, {}):
+                continue
+            r = run_child(script, {**spec, "what": "time"})
+            if "error" in r or lib not in results:
+                results[lib] = r
+            else:
+                results[lib]["times"] += r["times"]
+                results[lib]["cpus"] += r["cpus"]
+    for lib, r in results.items():
+        if "error" not in r:
+            r["time"], r["cpu"] = statistics.median(r["times"]), statistics.median(r["cpus"])
+            r["rounds"] = rounds
+            r.update(run_child(script, {**specs[lib], "what": "memory"}, memory=True))
+    return results
 
 
 def child_main(handler: Callable[[dict], dict]) -> bool:

@@ -20,17 +20,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     child_main,
     comparison_table,
+    measure_interleaved,
     memory_bandwidth,
     peak_memory,
-    run_child,
     time_and_cpu,
 )
 
 SHAPES = ((100, 64, 1024), (25, 128, 512))
 # Bytes spikeflow's fused float32 kernel moves per neuron-step: forward reads x, writes spikes and
-# one byte of flags; backward reads x and the flags again and writes the input gradient (the
-# gradient of ``spikes.sum()`` is a broadcast scalar). See benchmarks/README.md.
-BYTES_TRAIN = (4 + 4 + 1) + (4 + 1 + 4)
+# one bit of flags; backward reads x and the bits (twice: recompute, then the reverse pass) and
+# writes the input gradient (the gradient of ``spikes.sum()`` is a broadcast scalar). See
+# benchmarks/README.md.
+BYTES_TRAIN = (4 + 4 + 1 / 8) + (4 + 2 / 8 + 4)
 BYTES_INFER = 4 + 4
 
 
@@ -66,7 +67,8 @@ def measure(spec: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs per round")
+    parser.add_argument("--rounds", type=int, default=3, help="turns each library gets")
     parser.add_argument(
         "--libs", default="spikeflow,spikeflow-reference,spikingjelly,snntorch,norse"
     )
@@ -76,7 +78,10 @@ def main() -> None:
     print("## LIF layer (beta 0.9, threshold 1, subtract reset)\n")
     workloads = [("train", s) for s in SHAPES] + [("infer", SHAPES[0])]
     for mode, shape in workloads:
-        results = {lib: measure_in_children(lib, shape, mode, args.repeats) for lib in libs}
+        specs = {
+            lib: {"lib": lib, "shape": shape, "mode": mode, "repeats": args.repeats} for lib in libs
+        }
+        results = measure_interleaved(__file__, specs, args.rounds)
         what = "forward + backward" if mode == "train" else "inference (no grad)"
         print(f"### {what}, [T, B, N] = {list(shape)}\n")
         print(comparison_table(results, "median ms", spikes=True))
@@ -90,15 +95,6 @@ def main() -> None:
                 f"{rate / 1e9:.1f} GB/s, {100 * rate / bandwidth:.0f}% of this machine's copy "
                 f"bandwidth ({bandwidth / 1e9:.1f} GB/s, numpy copy of 512 MiB).\n"
             )
-
-
-def measure_in_children(lib: str, shape: tuple, mode: str, repeats: int) -> dict:
-    """Time in one fresh process, peak memory in another (with a fixed mmap threshold)."""
-    spec = {"lib": lib, "shape": shape, "mode": mode, "repeats": repeats}
-    result = run_child(__file__, {**spec, "what": "time"})
-    if "error" not in result:
-        result.update(run_child(__file__, {**spec, "what": "memory"}, memory=True))
-    return result
 
 
 if __name__ == "__main__" and not child_main(measure):

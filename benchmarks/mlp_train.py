@@ -16,7 +16,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import child_main, comparison_table, peak_memory, run_child, time_and_cpu
+from _common import (
+    child_main,
+    comparison_table,
+    measure_interleaved,
+    peak_memory,
+    time_and_cpu,
+)
 
 T, BATCH, SIZES = 25, 128, (784, 512, 10)
 
@@ -48,17 +54,14 @@ def measure(spec: dict) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=7, help="timed runs per round")
+    parser.add_argument("--rounds", type=int, default=3, help="turns each library gets")
     parser.add_argument(
         "--libs", default="spikeflow,spikeflow-reference,spikingjelly,snntorch,norse"
     )
     args = parser.parse_args()
-    results = {}
-    for lib in args.libs.split(","):
-        spec = {"lib": lib, "repeats": args.repeats}
-        results[lib] = run_child(__file__, {**spec, "what": "time"})
-        if "error" not in results[lib]:
-            results[lib].update(run_child(__file__, {**spec, "what": "memory"}, memory=True))
+    specs = {lib: {"lib": lib, "repeats": args.repeats} for lib in args.libs.split(",")}
+    results = measure_interleaved(__file__, specs, args.rounds)
     print(f"## Spiking MLP {'-'.join(map(str, SIZES))}, T={T}, batch {BATCH}: one training step\n")
     print(comparison_table(results, "median ms / step", spikes=False) + "\n")
 

@@ -5,10 +5,11 @@ contiguous within a step; the time stride may be anything, so time slices of a b
 copied), expands the parameters to ``[M]``, and hands both to an *engine* (numba on CPU, triton on
 GPU) that runs the recurrence of :mod:`spikeflow.kernels.plan` forward and backward.
 
-Saved for backward, per step and neuron: one float and one byte of flags (bit 0: spike, bit 1: not
-refractory). The CPU engine's float is the input itself (a view, no copy: free when the caller
-keeps ``x`` anyway); the triton engine saves the pre-reset membrane (the synaptic current for the
-synaptic model). Everything else is recomputed.
+Saved for backward, per step and neuron: one float, and flags (spike; not refractory) in a layout
+of the engine's choice. The CPU engine's float is the input itself (a view, no copy: free when the
+caller keeps ``x`` anyway) and its flags are packed bits (one per step, two with a refractory
+period); the triton engine saves the pre-reset membrane (the synaptic current for the synaptic
+model) and one byte of flags. Everything else is recomputed.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class Engine(Protocol):
         params: dict[str, Tensor],
         save: bool,
     ) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        """Spikes ``[T, M]`` and, if ``save``, ``(saved [T, M], flags [T, M] uint8)``.
+        """Spikes ``[T, M]`` and, if ``save``, ``(saved [T, M], flags)`` (flags: uint8, any shape).
 
         ``saved`` is the one float per step the engine's backward needs (its own choice).
 
