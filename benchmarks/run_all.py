@@ -49,8 +49,9 @@ def main() -> int:
         f"Run {datetime.datetime.now():%Y-%m-%d %H:%M} by `benchmarks/run_all.py`.\n",
         f"Machine: {machine()}. Copy bandwidth (numpy, 512 MiB, read + write): "
         f"{bandwidth / 1e9:.1f} GB/s.\n",
-        "Times are medians of repeated runs, each library in its own process; peak memory is the "
-        "rise of the resident set during one step (see `benchmarks/README.md`).\n",
+        "Times are medians over all timed runs of several rounds, the libraries taking turns, each "
+        "turn in a fresh process; peak memory is the rise of the resident set during one step (see "
+        "`benchmarks/README.md`).\n",
     ]
     print("\n".join(header))
     sections, failed = [], 0

@@ -418,7 +418,7 @@ class CPUEngine:
             gx.view(-1).numpy(), g["v"], g["i"] if syn else None, g["b"] if ada else None,
             g["beta"] if "beta" in need else None, g["alpha"] if syn else None,
             g["threshold"] if "threshold" in need else None,
-            _block(m, 1 + syn + ada),
+            _block(m, t_len * (1 + syn + ada)),
         )  # fmt: skip
         return gx
 
