@@ -44,6 +44,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     sim.add_argument("--dt", type=float, default=0.1, help="time step in ms (default 0.1)")
     sim.add_argument("--batch", type=int, default=1, help="independent copies run at once")
     sim.add_argument("--seed", type=int, default=0)
+    sim.add_argument(
+        "--device",
+        default=None,
+        help="engine: omitted or 'cpu' = numba on CPU; a torch device such as 'cuda' = the "
+        "PyTorch engine there; 'cpu-torch' = the PyTorch engine on CPU",
+    )
     sim.add_argument("--out", default=None, help="output folder (default runs/simulate-MODEL)")
     sim.set_defaults(func=run_simulate)
 
@@ -85,6 +91,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     out = Path(args.out or f"runs/simulate-{args.model}")
     t0 = time.perf_counter()
     bench = models.build(args.model, args.neurons, dt=args.dt, batch=args.batch, seed=args.seed)
+    bench.net.set_device(args.device)
     bench.net.run(args.dt)  # builds the arrays and loads (or compiles) the engine
     t1 = time.perf_counter()
     if steps > 1:
@@ -97,7 +104,8 @@ def run_simulate(args: argparse.Namespace) -> int:
     cv = {"exc": report.isi_cv(bench.spikes_exc), "inh": report.isi_cv(bench.spikes_inh)}
     result = {
         "model": args.model, "neurons": args.neurons, "duration_ms": duration, "dt_ms": args.dt,
-        "batch": args.batch, "seed": args.seed, "rate_hz": rates, "isi_cv": cv,
+        "batch": args.batch, "seed": args.seed, "device": args.device or "cpu",
+        "rate_hz": rates, "isi_cv": cv,
         "spikes": int(bench.spikes_exc.i.size + bench.spikes_inh.i.size),
         "wall_s": {"build_and_first_step": t1 - t0, "run": t2 - t1, "total": t2 - t0},
     }  # fmt: skip

@@ -9,8 +9,15 @@ step ``ta`` does, in this order:
 3. every spike is sent through its outgoing synapses: delay 0 adds the weight to the target now,
    delay ``d`` puts it in a ring buffer; STDP depresses on presynaptic spikes, then potentiates on
    postsynaptic spikes (with traces taken before this step's spikes), then traces are bumped;
+   on reward-modulated projections the same terms go into the eligibility trace instead (which
+   decayed by one step first), and the weights move by ``lr * r * e`` where the step's reward
+   ``r`` (level plus schedule) is non-zero; then the reward levels decay;
 4. the ring buffer slot of this step is delivered;
 5. monitors record (spikes, spike counts per group, state variables every ``k`` steps).
+
+The eligibility of a reward-modulated projection is stored as ``e / scale`` with one ``scale``
+per projection and copy that carries the decay, so that a step without reward costs nothing per
+synapse; the scale is folded back into the stored values when it falls below ``ELIG_RESCALE``.
 
 Weights and state are per batch copy (axis ``B``); copies never interact.
 """
@@ -21,6 +28,7 @@ import numba
 import numpy as np
 
 from spikeflow.sim.layout import (
+    ELIG_RESCALE,
     J_CHANNEL,
     J_COL_OFF,
     J_PLASTIC,
@@ -29,12 +37,19 @@ from spikeflow.sim.layout import (
     J_PRE_N,
     J_PRE_START,
     J_PTR_OFF,
+    J_REWARD,
     J_SYN_OFF,
     M_EVERY,
     M_IDX_OFF,
     M_NIDX,
     M_OUT_OFF,
     M_VAR,
+    RP_DECAY_D,
+    RP_DECAY_E,
+    RP_LR,
+    RW_ELIG_OFF,
+    RW_N,
+    RW_PROJ,
     S_G0,
     S_V,
     SP_A2M,
@@ -72,8 +87,9 @@ def _clip(w, lo, hi):
 
 @numba.njit(cache=True)
 def _propagate(
-    ta, plastic_on, X, ref, proj, ptr, post_local, delays, W, stdp, trX, trY, acc, spiked, nspk
-):
+    ta, plastic_on, X, ref, proj, ptr, post_local, delays, W, stdp, trX, trY, acc, spiked, nspk,
+    rew, elig, escale,
+):  # fmt: skip
     D = acc.shape[0]
     for b in range(X.shape[1]):
         for s in range(nspk[b]):
@@ -83,12 +99,13 @@ def _propagate(
                 if i < pre_start or i >= pre_start + proj[p, J_PRE_N]:
                     continue
                 li = i - pre_start
-                ch, k = proj[p, J_CHANNEL], proj[p, J_PLASTIC]
+                ch, k, rw = proj[p, J_CHANNEL], proj[p, J_PLASTIC], proj[p, J_REWARD]
                 off, soff, post_start = (
                     proj[p, J_PTR_OFF],
                     proj[p, J_SYN_OFF],
                     proj[p, J_POST_START],
                 )
+                eoff = rew[rw, RW_ELIG_OFF] - soff if rw >= 0 else 0
                 for q in range(ptr[off + li], ptr[off + li + 1]):
                     kk = soff + q
                     j = post_start + post_local[kk]
@@ -105,13 +122,18 @@ def _propagate(
                         dep = trY[k, 0, b, j] * (
                             stdp[k, SP_A2M] + stdp[k, SP_A3M] * trX[k, 1, b, i]
                         )
+                        if rw >= 0:
+                            elig[b, kk + eoff] -= dep / escale[rw, b]
+                            continue
                         if stdp[k, SP_MULT] > 0.5:
                             dep *= w - stdp[k, SP_WMIN]
                         W[b, kk] = _clip(w - dep, stdp[k, SP_WMIN], stdp[k, SP_WMAX])
 
 
 @numba.njit(cache=True)
-def _potentiate(proj, pre_local, W, colptr, col_syn, stdp, trX, trY, spiked, nspk):
+def _potentiate(
+    proj, pre_local, W, colptr, col_syn, stdp, trX, trY, spiked, nspk, rew, elig, escale
+):
     for b in range(W.shape[0]):
         for s in range(nspk[b]):
             j = spiked[b, s]
@@ -121,11 +143,16 @@ def _potentiate(proj, pre_local, W, colptr, col_syn, stdp, trX, trY, spiked, nsp
                     continue
                 lj, coff, pre_start = j - post_start, proj[p, J_COL_OFF], proj[p, J_PRE_START]
                 gain = stdp[k, SP_A2P] + stdp[k, SP_A3P] * trY[k, 1, b, j]
+                rw = proj[p, J_REWARD]
+                eoff = rew[rw, RW_ELIG_OFF] - proj[p, J_SYN_OFF] if rw >= 0 else 0
                 for q in range(colptr[coff + lj], colptr[coff + lj + 1]):
                     kk = col_syn[q]
                     i = pre_start + pre_local[kk]
                     w = W[b, kk]
                     pot = trX[k, 0, b, i] * gain
+                    if rw >= 0:
+                        elig[b, kk + eoff] += pot / escale[rw, b]
+                        continue
                     if stdp[k, SP_MULT] > 0.5:
                         pot *= stdp[k, SP_WMAX] - w
                     W[b, kk] = _clip(w + pot, stdp[k, SP_WMIN], stdp[k, SP_WMAX])
@@ -162,6 +189,41 @@ def _traces(decay_only, proj, stdp, trX, trY, spiked, nspk):
 
 
 @numba.njit(cache=True)
+def _decay_eligibility(rew, rpar, elig, escale):
+    """Decay every reward-modulated projection's eligibility by one step (through its scale)."""
+    for r in range(rew.shape[0]):
+        o, n = rew[r, RW_ELIG_OFF], rew[r, RW_N]
+        for b in range(escale.shape[1]):
+            g = escale[r, b] * rpar[r, RP_DECAY_E]
+            if g < ELIG_RESCALE:
+                for q in range(o, o + n):
+                    elig[b, q] *= g
+                g = 1.0
+            escale[r, b] = g
+
+
+@numba.njit(cache=True)
+def _reward_weights(step, plastic, rew, rpar, proj, stdp, W, elig, escale, level, sched):
+    """``w <- clip(w + lr * r * e)`` on every reward-modulated projection and copy whose reward of
+    this step (``level`` plus ``sched[:, step]`` when a schedule is given) is non-zero, when
+    ``plastic``; then the reward levels decay by one step."""
+    for r in range(rew.shape[0]):
+        p = rew[r, RW_PROJ]
+        k, s0 = proj[p, J_PLASTIC], proj[p, J_SYN_OFF]
+        lo, hi = stdp[k, SP_WMIN], stdp[k, SP_WMAX]
+        o, n = rew[r, RW_ELIG_OFF], rew[r, RW_N]
+        for b in range(W.shape[0]):
+            rv = level[r, b]
+            if sched.shape[1] > 0:
+                rv += sched[r, step, b]
+            if plastic and rv != 0.0:
+                c = rpar[r, RP_LR] * rv * escale[r, b]
+                for q in range(n):
+                    W[b, s0 + q] = _clip(W[b, s0 + q] + c * elig[b, o + q], lo, hi)
+            level[r, b] *= rpar[r, RP_DECAY_D]
+
+
+@numba.njit(cache=True)
 def _deliver(ta, X, ref, acc):
     slot = ta % acc.shape[0]
     for c in range(acc.shape[1]):
@@ -183,17 +245,20 @@ def run_steps(
     groups, neuron_group, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, drive,
     gen_steps, gen_idx, gen_ptr,
     proj, ptr, pre_local, post_local, delays, W, colptr, col_syn, stdp, trX, trY, acc,
+    rew, rpar, elig, escale, level, sched, sched_t0,
     rec_spike, n_rec, spk_t, spk_b, spk_i, n_spk, counts, mon, mon_idx, mon_out, mon_rows,
     spiked, nspk,
 ):  # fmt: skip
     """Advance ``n_steps`` steps from absolute step ``t0``; returns the number of steps done.
 
     Fewer steps are done only when the spike-monitor buffer could overflow in the next step; the
-    caller grows it and calls again.
+    caller grows it and calls again. ``sched[r, ta - sched_t0, b]`` is the scheduled reward of
+    step ``ta`` (``sched`` has no steps when none is given).
     """
     B = X.shape[1]
     cap = spk_t.shape[0]
     plastic = plastic_on and stdp.shape[0] > 0
+    rewarded = rew.shape[0] > 0
     for it in range(n_steps):
         ta = t0 + it
         if n_spk[0] + B * n_rec > cap:
@@ -211,12 +276,21 @@ def run_steps(
             gen_ptr[0] += 1
         if plastic:
             _traces(True, proj, stdp, trX, trY, spiked, nspk)
+            if rewarded:
+                _decay_eligibility(rew, rpar, elig, escale)
         _propagate(
-            ta, plastic, X, ref, proj, ptr, post_local, delays, W, stdp, trX, trY, acc, spiked, nspk
-        )
+            ta, plastic, X, ref, proj, ptr, post_local, delays, W, stdp, trX, trY, acc, spiked,
+            nspk, rew, elig, escale,
+        )  # fmt: skip
         if plastic:
-            _potentiate(proj, pre_local, W, colptr, col_syn, stdp, trX, trY, spiked, nspk)
+            _potentiate(
+                proj, pre_local, W, colptr, col_syn, stdp, trX, trY, spiked, nspk, rew, elig, escale
+            )
             _traces(False, proj, stdp, trX, trY, spiked, nspk)
+        if rewarded:
+            _reward_weights(
+                ta - sched_t0, plastic, rew, rpar, proj, stdp, W, elig, escale, level, sched
+            )
         if acc.shape[0] > 1:
             _deliver(ta, X, ref, acc)
         for b in range(B):

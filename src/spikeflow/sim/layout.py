@@ -17,7 +17,8 @@ TARGET_V = -1  # synapse target "v": the weight jumps the membrane potential
 
 # columns of the group table (int64 [G, 10]); *STRIDE is 0 when uniform over neurons and copies
 G_START, G_STOP, G_KIND, G_NCH, G_DOFF, G_DS, G_DEVERY, G_DSTRIDE, G_PSTRIDE, G_ADAPT = range(10)
-# columns of the projection table (int64 [P, 10])
+# columns of the projection table (int64 [P, 10]); J_PLASTIC: STDP row or -1, J_REWARD: row of
+# the reward tables or -1 (reward-modulated projections have both)
 (
     J_PRE_START,
     J_PRE_N,
@@ -28,7 +29,9 @@ G_START, G_STOP, G_KIND, G_NCH, G_DOFF, G_DS, G_DEVERY, G_DSTRIDE, G_PSTRIDE, G_
     J_CHANNEL,
     J_PLASTIC,
     J_COL_OFF,
-) = range(9)
+    J_REWARD,
+) = range(10)
+N_PROJ_COLS = 10
 # STDP parameters (float64 [K, 12]); see spikeflow.plasticity.STDP.engine_params
 (
     SP_DX1,
@@ -44,5 +47,13 @@ G_START, G_STOP, G_KIND, G_NCH, G_DOFF, G_DS, G_DEVERY, G_DSTRIDE, G_PSTRIDE, G_
     SP_MULT,
     SP_NEAREST,
 ) = range(12)
+# reward-modulated STDP: table int64 [R, 3] (projection row, its synapse count, offset of its
+# synapses in the eligibility array) and parameters float64 [R, 3] per step; see
+# spikeflow.plasticity.RewardSTDP.engine_params
+RW_PROJ, RW_N, RW_ELIG_OFF = range(3)
+RP_DECAY_E, RP_LR, RP_DECAY_D = range(3)
+# the eligibility is stored as e / scale, with one scale per projection and copy that takes the
+# decay; it is folded back into e when it falls below this
+ELIG_RESCALE = 1e-100
 # columns of the state-monitor table (int64 [M, 5])
 M_VAR, M_IDX_OFF, M_NIDX, M_EVERY, M_OUT_OFF = range(5)

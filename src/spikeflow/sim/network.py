@@ -19,18 +19,21 @@ from __future__ import annotations
 import numpy as np
 
 from spikeflow.errors import UserError, check_positive_int, check_range
+from spikeflow.plasticity.rstdp import RewardSTDP
 from spikeflow.sim import engine
 from spikeflow.sim import layout as E
 from spikeflow.sim.groups import NeuronGroup
 from spikeflow.sim.inputs import PoissonGroup, SpikeGeneratorGroup, check_rates
 from spikeflow.sim.monitors import PopulationRateMonitor, SpikeMonitor, StateMonitor
+from spikeflow.sim.reward import RewardSignals
 from spikeflow.sim.synapses import Synapses
+from spikeflow.sim.torch_engine import TorchEngine, torch_device
 from spikeflow.sim.values import Drive, resolve_drive
 
 _MONITORS = (SpikeMonitor, StateMonitor, PopulationRateMonitor)
 
 
-class Network:
+class Network(RewardSignals):
     """A set of groups, synapses and monitors advanced together by :meth:`run`.
 
     Arguments:
@@ -40,9 +43,19 @@ class Network:
         batch: number of independent copies ``B``.
         seed: seed for everything random (connectivity, random values, Poisson spikes): the same
             seed and the same sequence of calls give the same results.
+        device: ``None`` or ``"cpu"``: the numba engine; a torch device string (``"cuda"``) or
+            ``"cpu-torch"``: the PyTorch engine on that device (see
+            :mod:`spikeflow.sim.torch_engine`; no plastic synapses).
     """
 
-    def __init__(self, *objects, dt: float = 0.1, batch: int = 1, seed: int = 0) -> None:
+    def __init__(
+        self,
+        *objects,
+        dt: float = 0.1,
+        batch: int = 1,
+        seed: int = 0,
+        device: str | None = None,
+    ) -> None:
         check_range("dt", dt, 0.0, low_open=True)
         check_positive_int("batch", batch)
         check_positive_int("seed", seed, allow_zero=True)
@@ -53,12 +66,21 @@ class Network:
         self.t_step = 0
         self._runs = 0
         self._built = False
+        self._torch = None
+        self.set_device(device)
         self.add(*objects)
 
     @property
     def t(self) -> float:
         """The network's clock in ms."""
         return self.t_step * self.dt
+
+    def set_device(self, device: str | None) -> None:
+        """Choose the engine before the first run (see the ``device`` argument)."""
+        if self._built:
+            raise UserError("cannot change the device of a network after its first run")
+        self._device = torch_device(device)
+        self.device = device
 
     def add(self, *objects) -> None:
         if self._built:
@@ -131,14 +153,17 @@ class Network:
         self._pack_drive()
         self.X0 = self.X.copy()
         self._build_synapses(rng, n_total)
+        if self._device is not None:
+            self._torch = TorchEngine(self, self._device)
         self._built = True
 
     def _build_synapses(self, rng: np.random.Generator, n_total: int) -> None:
         B = self.batch
-        self.proj = np.zeros((len(self.synapses), 9), dtype=np.int64)
+        self.proj = np.zeros((len(self.synapses), E.N_PROJ_COLS), dtype=np.int64)
         ptrs, pres, posts, dels, ws, cols, col_syn, rules = [], [], [], [], [], [], [], []
-        self._syn_slice, self._conn = {}, {}
-        n_syn = n_ptr = n_col = 0
+        rew, rpar = [], []
+        self._syn_slice, self._conn, self._reward_row = {}, {}, {}
+        n_syn = n_ptr = n_col = n_elig = 0
         for p, syn in enumerate(self.synapses):
             conn = syn.connectivity(rng)
             s = conn.pre.size
@@ -147,13 +172,19 @@ class Network:
             by_post = np.argsort(conn.post, kind="stable")
             colptr = np.zeros(syn.post.n + 1, dtype=np.int64)
             np.cumsum(np.bincount(conn.post, minlength=syn.post.n), out=colptr[1:])
-            k = -1
+            k = r = -1
+            if isinstance(syn.stdp, RewardSTDP):
+                r = self._reward_row[syn.name] = len(rew)
+                rew.append((p, s, n_elig))
+                rpar.append(syn.stdp.engine_params(self.dt))
+                n_elig += s
             if syn.stdp is not None:
                 k = len(rules)
-                rules.append(syn.stdp.engine_params(self.dt))
+                rule = syn.stdp.rule if r >= 0 else syn.stdp
+                rules.append(rule.engine_params(self.dt))
             self.proj[p] = (
                 self._start[syn.pre.name], syn.pre.n, self._start[syn.post.name], syn.post.n,
-                n_ptr, n_syn, syn.channel, k, n_col,
+                n_ptr, n_syn, syn.channel, k, n_col, r,
             )  # fmt: skip
             ptrs.append(ptr)
             cols.append(colptr + n_syn)
@@ -177,6 +208,11 @@ class Network:
         self.stdp = np.array(rules, dtype=np.float64).reshape(len(rules), 12)
         self.trX = np.zeros((len(rules), 2, B, n_total))
         self.trY = np.zeros((len(rules), 2, B, n_total))
+        self.rew = np.array(rew, dtype=np.int64).reshape(len(rew), 3)
+        self.rpar = np.array(rpar, dtype=np.float64).reshape(len(rew), 3)
+        self.elig = np.zeros((B, n_elig))
+        self.escale = np.ones((len(rew), B))
+        self.level = np.zeros((len(rew), B))
         max_delay = int(self.delays.max()) if self.delays.size else 0
         depth = max_delay + 1 if max_delay > 0 else 1
         self.acc = np.zeros((depth, self.X.shape[0] - E.S_G0 + 1, B, n_total if max_delay else 0))
@@ -202,10 +238,13 @@ class Network:
         self.drive = np.concatenate(flat) if flat else np.zeros(0)
 
     # ----------------------------------------------------------------------------- run
-    def run(self, duration: float, *, plasticity: bool = True) -> Network:
+    def run(self, duration: float, *, plasticity: bool = True, reward=None) -> Network:
         """Advance the network by ``duration`` ms (a whole number of steps) in compiled code.
 
-        ``plasticity=False`` freezes the weights of plastic synapses for this run.
+        ``plasticity=False`` freezes the weights of plastic synapses for this run (traces and
+        eligibility too; reward levels still decay). ``reward`` adds a per-step reward to the
+        reward level of reward-modulated synapses during this run: an array ``[steps]`` or
+        ``[steps, B]`` for all of them, or a dict ``{synapses: array}``.
         """
         check_range("duration", duration, 0.0, low_open=True)
         ratio = duration / self.dt
@@ -217,13 +256,21 @@ class Network:
         if not self._built:
             self._build()
         B, t0 = self.batch, self.t_step
-        engine.seed((self.seed * 1_000_003 + self._runs) % (2**32))
+        sched = self._reward_schedule(reward, n_steps)
+        run_seed = (self.seed * 1_000_003 + self._runs) % (2**32)
         self._runs += 1
         spike_mons = [m for m in self.monitors if isinstance(m, SpikeMonitor)]
         state_mons = [m for m in self.monitors if isinstance(m, StateMonitor)]
         rec = np.zeros(self.X.shape[2], dtype=np.uint8)
         for m in spike_mons:
             rec[self._slice(m.group)] = 1
+        if self._torch is not None:
+            mon, mon_idx, _, _ = self._monitor_tables(state_mons, t0, n_steps)
+            spk, n, counts, mon_out = self._torch.run(t0, n_steps, run_seed, rec, mon, mon_idx)
+            self.t_step += n_steps
+            self._collect(spike_mons, state_mons, spk, n, counts, mon, mon_out, t0, n_steps)
+            return self
+        engine.seed(run_seed)
         n_rec = int(rec.sum())
         cap = max(4096, 4 * B * n_rec)
         spk = [np.zeros(cap, dtype=np.int64) for _ in range(3)]
@@ -241,6 +288,7 @@ class Network:
                 self.gen_steps, self.gen_idx, self.gen_ptr,
                 self.proj, self.ptr, self.pre_local, self.post_local, self.delays, self.W,
                 self.colptr, self.col_syn, self.stdp, self.trX, self.trY, self.acc,
+                self.rew, self.rpar, self.elig, self.escale, self.level, sched, t0,
                 rec, n_rec, spk[0], spk[1], spk[2], n_spk, counts[done:],
                 mon, mon_idx, mon_out, mon_rows, spiked, nspk,
             )  # fmt: skip
@@ -343,8 +391,9 @@ class Network:
 
     def rest(self) -> None:
         """Put the network back at rest: ``v``, ``u`` and channels to their initial values, no
-        refractoriness, plasticity traces zero, spikes in flight dropped. Adaptive thresholds
-        ``theta`` and weights are kept (as after a long pause, as in Diehl & Cook's rest period).
+        refractoriness, plasticity traces and eligibility zero, decaying reward levels zero,
+        spikes in flight dropped. Adaptive thresholds ``theta``, weights and held reward levels
+        are kept (as after a long pause, as in Diehl & Cook's rest period).
         """
         self._require_built()
         keep = self.X[E.S_THETA].copy()
@@ -353,4 +402,7 @@ class Network:
         self.ref[:] = 0
         self.trX[:] = 0.0
         self.trY[:] = 0.0
+        self.elig[:] = 0.0
+        self.escale[:] = 1.0
+        self.level[self.rpar[:, E.RP_DECAY_D] < 1.0] = 0.0
         self.acc[:] = 0.0

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from spikeflow.errors import UserError, check_choice, check_positive_int, check_range
+from spikeflow.plasticity.rstdp import RewardSTDP
+from spikeflow.plasticity.stdp import STDP
 from spikeflow.sim.groups import NeuronGroup
 from spikeflow.sim.values import Normal, Uniform, Value
 
@@ -43,7 +45,9 @@ class Synapses:
             of ``i, j`` when given, else of the sorted (pre, post) pairs) or ``[B, S]``, or a
             random spec. Weights are kept per batch copy, so plasticity acts on each copy alone.
         delay: per-synapse delay in steps (a non-negative int or an int array ``[S]``).
-        stdp: a :class:`spikeflow.plasticity.STDP` rule acting on these weights, or ``None``.
+        stdp: a :class:`spikeflow.plasticity.STDP` rule acting on these weights, a
+            :class:`spikeflow.plasticity.RewardSTDP` (reward-modulated: the rule's changes wait
+            in an eligibility trace for the reward set with ``Network.set_reward``), or ``None``.
     """
 
     def __init__(
@@ -92,6 +96,8 @@ class Synapses:
         self.j = None if j is None else np.asarray(j, dtype=np.int64).ravel()
         if self.i is not None:
             self._check_indices()
+        if stdp is not None and not isinstance(stdp, STDP | RewardSTDP):
+            raise UserError(f"stdp={stdp!r} is not valid; expected an STDP, a RewardSTDP or None")
         self.weight, self.delay, self.stdp = weight, delay, stdp
         self.name = name or f"{pre.name}->{post.name}:{target}"
 
