@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench lint format fashion convert clean
+.PHONY: demo test test-slow bench lint format fashion convert clean clean-cache
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (Python 3.11 is required)"; exit 1; }
@@ -57,5 +57,10 @@ format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks examples
 	$(BIN)/ruff check --fix src tests benchmarks examples
 
-clean:
+# numba's on-disk cache is keyed on each function's own file: after editing a kernel that another
+# file's cached function inlines (sim/neuron_kernels.py into sim/engine.py), run `make clean-cache`
+clean-cache:
+	find src -name '*.nbi' -delete -o -name '*.nbc' -delete
+
+clean: clean-cache
 	rm -rf $(VENV) runs .pytest_cache

@@ -100,3 +100,42 @@ def test_izhikevich_follows_forward_euler_of_the_published_equations():
     np.testing.assert_allclose(mon.values[:, 0, 0], ref, rtol=1e-12)
     isi = np.diff(spikes.t)
     assert spikes.i.size > 5 and isi[-1] > isi[0]  # regular spiking adapts: intervals lengthen
+
+
+@pytest.mark.parametrize("synapse", ["current", "conductance"])
+def test_uniform_two_channel_fast_path_equals_the_general_update(synapse):
+    """Uniform parameters with two channels take a specialised loop (CUBA, COBA); it must give
+    the general update's spikes and states bit for bit (both run here on the same arrays)."""
+    from spikeflow.sim.layout import KIND_LIF, KIND_LIF_COND, S_G0
+    from spikeflow.sim.neuron_kernels import _lif, _lif_uniform2
+
+    n, kind = 300, KIND_LIF if synapse == "current" else KIND_LIF_COND
+    extra = {"e_rev": {"e": 0.0, "i": -80.0}} if synapse == "conductance" else {}
+    g = sim.LIFGroup(
+        n, tau_m=20.0, v_rest=-49.0, v_th=-50.0, v_reset=-60.0, refractory=2.0, synapse=synapse,
+        tau_syn={"e": 5.0, "i": 10.0}, v_init=sim.Uniform(-60.0, -50.0), **extra,
+    )  # fmt: skip
+    net = sim.Network(g, dt=0.1, batch=2, seed=3)
+    net.run(0.1)
+    drv = np.zeros(1)
+    outs = []
+    for fast in (True, False):
+        X, ref = net.X.copy(), net.ref.copy()
+        spiked, nspk = np.zeros((2, n), dtype=np.int64), np.zeros(2, dtype=np.int64)
+        kicks = np.random.default_rng(1)
+        record = []
+        for _ in range(400):
+            X[S_G0 : S_G0 + 2] += kicks.exponential(0.3, size=X[S_G0 : S_G0 + 2].shape)
+            nspk[:] = 0
+            for b in range(2):
+                args = (kind, net.dt, net.P, X, ref, net.ref_steps, *net.ch, drv)
+                if fast:
+                    _lif_uniform2(*args, 0, n, b, spiked, nspk)
+                else:
+                    _lif(*args, 2, 0, n, b, 0, 0, False, spiked, nspk)
+            record.append([sorted(spiked[b, : nspk[b]]) for b in range(2)])
+        outs.append((X, ref, record))
+    assert sum(len(r[0]) + len(r[1]) for r in outs[0][2]) > 50  # the neurons do fire
+    np.testing.assert_array_equal(outs[0][0], outs[1][0])
+    np.testing.assert_array_equal(outs[0][1], outs[1][1])
+    assert outs[0][2] == outs[1][2]

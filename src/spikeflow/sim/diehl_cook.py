@@ -111,7 +111,7 @@ class DiehlCook:
                 normalize_incoming(self.net, self.syn, self.w_total)
             self.spikes.clear()
             self.net.set_drive(
-                self.inp, np.minimum(x * self.max_rate + extra, 1000.0 / self.net.dt)
+                self.inp, np.minimum(x * (self.max_rate + extra), 1000.0 / self.net.dt)
             )
             self.net.run(self.present_ms, plasticity=learn)
             counts = self.spikes.count(1)[0]
