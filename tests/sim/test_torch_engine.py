@@ -2,8 +2,9 @@
 
 With deterministic inputs both engines must give the same spikes (step, copy and neuron) and the
 same state traces (to float64 rounding) for every group kind, delays, ``v`` targets, batch copies
-with their own parameters, time-varying drives and successive runs. Poisson groups use torch's
-generator, so only their statistics are compared.
+with their own parameters, time-varying drives and successive runs, and the same STDP weights
+and traces (to 1e-12). Poisson groups use torch's generator, so only their statistics are
+compared.
 """
 
 import json
@@ -15,7 +16,7 @@ import torch
 from spikeflow import sim
 from spikeflow.cli import main
 from spikeflow.errors import UserError
-from spikeflow.plasticity import STDP
+from spikeflow.plasticity import STDP, RewardSTDP
 
 DEVICES = ["cpu-torch"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -162,12 +163,85 @@ def test_poisson_rates_on_torch_engine():
     assert not np.array_equal(run(2)[0].i[:200], spikes.i[:200])
 
 
-def test_plastic_synapses_and_bad_devices_are_clear_errors():
+def _plastic(device, batch=2):
+    """Spike generators driving LIF groups through an additive pair rule (with delays), a
+    multiplicative rule and, between the LIF groups, a triplet nearest-spike rule (Diehl & Cook's),
+    next to a static projection; copies differ in their membrane time constants."""
+    rng = np.random.default_rng(11)
+    idx = np.repeat(np.arange(16), 12)
+    steps = rng.integers(0, 600, idx.size)
+    keep = np.unique(np.stack([idx, steps]), axis=1, return_index=True)[1]
+    gen = sim.SpikeGeneratorGroup(16, idx[keep], steps[keep] * 0.1, name="gen")
+    tau_m = np.array([[20.0] * 8, [13.0] * 8])[:batch]
+    a = sim.LIFGroup(8, tau_m=tau_m, refractory=1.0, name="a")
+    b = sim.LIFGroup(6, tau_m=tau_m[:, :6], refractory=0.5, name="b")
+    pair = STDP(a_plus=0.3, a_minus=0.35, w_max=4.0)
+    mult = STDP(a_plus=0.2, a_minus=0.25, w_min=0.5, w_max=3.5, mode="multiplicative")
+    triplet = STDP(tau_plus=16.8, tau_minus=33.7, tau_x=101.0, tau_y=125.0, a_plus=0.0,
+                   a_minus=0.1, a3_plus=0.4, a3_minus=0.05, w_max=2.5, pairing="nearest")  # fmt: skip
+    delays = np.random.default_rng(1).integers(0, 4, 16 * 8)
+    syns = [
+        sim.Synapses(
+            gen, a, target="e", rule="all", weight=sim.Uniform(1.0, 3.5), delay=delays, stdp=pair
+        ),
+        sim.Synapses(gen, b, target="e", p=0.5, weight=2.0, delay=1, stdp=mult),
+        sim.Synapses(a, b, target="e", rule="all", weight=sim.Uniform(0.5, 2.0), stdp=triplet),
+        sim.Synapses(b, a, target="i", rule="all", weight=1.0, delay=2),
+    ]
+    mons = [sim.SpikeMonitor(g) for g in (gen, a, b)] + [sim.StateMonitor(b, "v")]
+    net = sim.Network(gen, a, b, *syns, *mons, dt=0.1, batch=batch, seed=2, device=device)
+    return net, mons
+
+
+def _assert_same_plasticity(na, nb, atol=1e-12):
+    """Weights of every projection and STDP traces of the two engines' networks agree."""
+    for syn in na.synapses:
+        np.testing.assert_allclose(nb.weights(syn), na.weights(syn), rtol=0, atol=atol)
+    for tr in ("trX", "trY"):
+        np.testing.assert_allclose(getattr(nb, tr), getattr(na, tr), rtol=0, atol=atol)
+
+
+def test_stdp_matches_numba():
+    """Pair (additive, all-to-all), multiplicative and triplet nearest-spike rules, with delays
+    and two copies, over two runs: the same spikes, weights and traces as numba's (1e-12)."""
+    (na, ma), (nb, mb) = _run_both(_plastic, "cpu-torch", runs=(35.0, 30.0))
+    assert _assert_same(ma, mb, atol=1e-12) > 150
+    for mon in ma[1:3]:
+        assert set(mon.b) == {0, 1}
+    _assert_same_plasticity(na, nb)
+    fresh = _plastic(None)[0]  # the initial weights (built, not run)
+    for syn, new in zip(na.synapses[:3], fresh.synapses[:3], strict=True):
+        w, rule = na.weights(syn), syn.stdp
+        assert np.abs(w - fresh.weights(new)).max() > 0.1  # every rule moved its weights
+        assert w.min() == rule.w_min or w.max() == rule.w_max  # bounds reached: clipping ran
+    assert 0.9 < na.trX[2].max() <= 1.0  # nearest pairing: set to 1
+    assert na.trX[0].max() > 1.0  # all-to-all pairing: accumulates
+
+
+def test_stdp_frozen_run_and_single_copy_match_numba():
+    """A frozen run (``plastic=False``) keeps weights and traces and matches numba's
+    ``run(plasticity=False)``; then a plastic run of one copy."""
+    nets = []
+    for dev in (None, "cpu-torch"):
+        net = _plastic(dev, batch=1)[0]
+        net.run(20.0)
+        w0, x0, y0 = net.W.copy(), net.trX.copy(), net.trY.copy()
+        net.run(15.0, plasticity=False)
+        np.testing.assert_array_equal(net.W, w0)
+        np.testing.assert_array_equal(net.trX, x0)
+        np.testing.assert_array_equal(net.trY, y0)
+        net.run(25.0)
+        nets.append(net)
+    np.testing.assert_allclose(nets[1].X, nets[0].X, rtol=0, atol=1e-12)
+    _assert_same_plasticity(*nets)
+
+
+def test_reward_stdp_and_bad_devices_are_clear_errors():
     inp = sim.SpikeGeneratorGroup(3, [0], [1.0])
     out = sim.LIFGroup(2)
-    syn = sim.Synapses(inp, out, target="e", rule="all", stdp=STDP())
+    syn = sim.Synapses(inp, out, target="e", rule="all", stdp=RewardSTDP(STDP()))
     net = sim.Network(inp, out, syn, device="cpu-torch")
-    with pytest.raises(UserError, match=r"plastic synapses run on the CPU engine only"):
+    with pytest.raises(UserError, match=r"reward-modulated synapses run on the CPU engine only"):
         net.run(1.0)
     with pytest.raises(UserError, match="device='nonsense'"):
         sim.Network(inp, out, device="nonsense")

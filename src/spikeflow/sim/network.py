@@ -45,7 +45,7 @@ class Network(RewardSignals):
             seed and the same sequence of calls give the same results.
         device: ``None`` or ``"cpu"``: the numba engine; a torch device string (``"cuda"``) or
             ``"cpu-torch"``: the PyTorch engine on that device (see
-            :mod:`spikeflow.sim.torch_engine`; no plastic synapses).
+            :mod:`spikeflow.sim.torch_engine`; no reward-modulated synapses).
     """
 
     def __init__(
@@ -266,7 +266,9 @@ class Network(RewardSignals):
             rec[self._slice(m.group)] = 1
         if self._torch is not None:
             mon, mon_idx, _, _ = self._monitor_tables(state_mons, t0, n_steps)
-            spk, n, counts, mon_out = self._torch.run(t0, n_steps, run_seed, rec, mon, mon_idx)
+            spk, n, counts, mon_out = self._torch.run(
+                t0, n_steps, run_seed, rec, mon, mon_idx, plastic=plasticity
+            )
             self.t_step += n_steps
             self._collect(spike_mons, state_mons, spk, n, counts, mon, mon_out, t0, n_steps)
             return self

@@ -12,20 +12,29 @@ One Python iteration per step, each a handful of whole-network tensor operations
    device; spike generators' spikes of the step are set from indices known on the host;
 2. all synapses at once: ``W * spike[pre]`` is added (``index_add_``) into a ring buffer
    ``[B, D, channels + 1, N]`` at slot ``(t + delay) % D`` (``D`` = max delay + 1);
-3. the slot of the step is delivered into the channels (and into ``v`` of non-refractory
+3. STDP (when the network has plastic synapses and the run is plastic), over all plastic
+   synapses at once and in the numba engine's order: traces decay by one step before step 2;
+   after it, synapses whose presynaptic neuron spiked are depressed
+   (``w - y1[post] * (a2- + a3- * x2[pre])``, times ``w - w_min`` when multiplicative), then
+   those whose postsynaptic neuron spiked are potentiated (``w + x1[pre] * (a2+ + a3+ *
+   y2[post])``, times ``w_max - w`` when multiplicative), each clipped to ``[w_min, w_max]``,
+   with the traces of before this step's spikes; then the traces of spiking neurons are bumped
+   (``+1``, or set to 1 with nearest-spike pairing). Step 2 uses the weights of before step 3;
+4. the slot of the step is delivered into the channels (and into ``v`` of non-refractory
    neurons) and cleared; this equals the numba engine's direct delivery of delay-0 synapses;
-4. monitors write into preallocated device buffers (spikes bit-packed every 256 steps).
+5. monitors write into preallocated device buffers (spikes bit-packed every 256 steps).
 
 Nothing in the loop waits for the device: the recorded spikes, rows and counts are copied to the
 host once at the end of :meth:`TorchEngine.run`, and the network state goes back into the
-network's numpy arrays (so ``state``, ``set_state``, ``set_weights``, ``set_drive`` and ``rest``
-work as with the numba engine; each run uploads the state and weights again).
+network's numpy arrays, and so do the weights and traces of plastic synapses (so ``state``,
+``set_state``, ``weights``, ``set_weights``, ``set_drive`` and ``rest`` work as with the numba
+engine; each run uploads the state, weights and traces again).
 
 Differences from the numba engine: Poisson spikes come from torch's generator (seeded from the
 network's seed and run count, reproducible on one device, not equal to numba's draws); synaptic
 inputs arriving in the same step are summed in another order (results agree to rounding, and
 exactly when the sums are exact); on CUDA, ``index_add_`` sums in a non-deterministic order.
-Plastic synapses (STDP, reward-modulated STDP) are not supported: :class:`TorchEngine` raises.
+Reward-modulated STDP is not supported: :class:`TorchEngine` raises.
 """
 
 from __future__ import annotations
@@ -86,11 +95,11 @@ class TorchEngine:
     def __init__(self, net, device) -> None:
         import torch
 
-        plastic = [s.name for s in net.synapses if s.stdp is not None]
-        if plastic:
+        rewarded = [s.name for p, s in enumerate(net.synapses) if net.proj[p, E.J_REWARD] >= 0]
+        if rewarded:
             raise UserError(
-                f"synapses {plastic} are plastic (stdp=...); plastic synapses run on the CPU "
-                "engine only (device=None)"
+                f"synapses {rewarded} use reward-modulated STDP (stdp=RewardSTDP(...)); "
+                "reward-modulated synapses run on the CPU engine only (device=None)"
             )
         self.net, self.device, self.torch = net, device, torch
         tab = net.groups_tab
@@ -117,7 +126,7 @@ class TorchEngine:
         B, N = net.X.shape[1], net.X.shape[2]
         self.B, self.N, self.C = B, N, net.X.shape[0] - E.S_G0
         # synapses: global pre index and ring-buffer target (without the slot) of every synapse
-        pre, tgt, to_v, to_ch = [], [], False, False
+        pre, post_g, rule, tgt, to_v, to_ch = [], [], [], [], False, False
         for p in range(net.proj.shape[0]):
             j0, s0 = net.proj[p, E.J_SYN_OFF], net.proj[p, E.J_PRE_START]
             n = (net.ptr[net.proj[p, E.J_PTR_OFF] + net.proj[p, E.J_PRE_N]]
@@ -126,14 +135,63 @@ class TorchEngine:
             to_v, to_ch = to_v or ch == E.TARGET_V, to_ch or ch != E.TARGET_V
             pre.append(s0 + net.pre_local[j0 : j0 + n])
             post = net.proj[p, E.J_POST_START] + net.post_local[j0 : j0 + n]
+            post_g.append(post)
+            rule.append(np.full(n, net.proj[p, E.J_PLASTIC], dtype=np.int64))
             tgt.append((ch + 1) * N + post)
         self.n_syn = net.W.shape[1]
-        cat = np.concatenate
-        self.pre = t(cat(pre) if pre else np.zeros(0, np.int64))
-        self.tgt0 = t(cat(tgt) if tgt else np.zeros(0, np.int64))
+
+        def cat(parts):
+            return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+        pre, post_g = cat(pre), cat(post_g)
+        self.pre = t(pre)
+        self.tgt0 = t(cat(tgt))
         self.delays = t(net.delays)
         self.D = net.acc.shape[0]
         self.to_v, self.to_ch = to_v, to_ch
+        self._stdp_tables(pre, post_g, cat(rule))
+
+    def _stdp_tables(self, pre: np.ndarray, post: np.ndarray, rule: np.ndarray) -> None:
+        """Given the global pre and post neuron and the STDP row (or -1) of every synapse; per
+        plastic synapse: its column of ``W``, its rule's parameters, and the columns of its
+        pre and post traces in the flat device traces ``[B, K * 2 * N]`` (layout ``[B, K, 2, N]``,
+        ``K`` rules); per rule and neuron: decay factors (1 outside the rule's groups, as the
+        numba engine leaves those alone) and the masks of the neurons whose traces it bumps."""
+        net, t, N = self.net, self._t, self.N
+        self.K = K = net.stdp.shape[0]
+        if K == 0:
+            return
+        dx, dy = np.ones((1, K, 2, N)), np.ones((1, K, 2, N))
+        pre_mask, post_mask = np.zeros((1, K, 1, N), bool), np.zeros((1, K, 1, N), bool)
+        for p in range(net.proj.shape[0]):
+            k = net.proj[p, E.J_PLASTIC]
+            if k < 0:
+                continue
+            a0, o0 = net.proj[p, E.J_PRE_START], net.proj[p, E.J_POST_START]
+            a = slice(a0, a0 + net.proj[p, E.J_PRE_N])
+            o = slice(o0, o0 + net.proj[p, E.J_POST_N])
+            dx[0, k, :, a] = net.stdp[k, [E.SP_DX1, E.SP_DX2], None]
+            dy[0, k, :, o] = net.stdp[k, [E.SP_DY1, E.SP_DY2], None]
+            pre_mask[0, k, 0, a] = True
+            post_mask[0, k, 0, o] = True
+        self.dx, self.dy, self.pre_mask, self.post_mask = t(dx), t(dy), t(pre_mask), t(post_mask)
+        self.nearest = t(net.stdp[:, E.SP_NEAREST] > 0.5).view(1, K, 1, 1)
+        cols = np.flatnonzero(rule >= 0)
+        k, pre, post = rule[cols], pre[cols], post[cols]
+        self.sp_all = cols.size == self.n_syn
+        self.sp_cols, self.sp_pre, self.sp_post = t(cols), t(pre), t(post)
+        self.sp_x = [t((2 * k + c) * N + pre) for c in (0, 1)]
+        self.sp_y = [t((2 * k + c) * N + post) for c in (0, 1)]
+        par = net.stdp[k]
+        self.sp_par = {
+            name: t(par[:, col])
+            for name, col in (
+                ("a2p", E.SP_A2P), ("a3p", E.SP_A3P), ("a2m", E.SP_A2M), ("a3m", E.SP_A3M),
+                ("wmin", E.SP_WMIN), ("wmax", E.SP_WMAX),
+            )
+        }  # fmt: skip
+        mult = par[:, E.SP_MULT] > 0.5
+        self.sp_mult = t(mult) if mult.any() else None
 
     def _t(self, a: np.ndarray):
         return self.torch.as_tensor(np.ascontiguousarray(a), device=self.device)
@@ -152,14 +210,22 @@ class TorchEngine:
         return self._t(base), timed
 
     # ----------------------------------------------------------------------------- run
-    def run(self, t0: int, n_steps: int, seed: int, rec: np.ndarray, mon: np.ndarray, mon_idx):
+    def run(
+        self, t0: int, n_steps: int, seed: int, rec: np.ndarray, mon: np.ndarray, mon_idx,
+        plastic: bool = True,
+    ):  # fmt: skip
         """Advance ``n_steps`` steps from step ``t0``; returns what the numba engine fills in:
         ``(spk [t, b, i], n_spikes, counts [n_steps, G, B], mon_out)`` (numpy, flat layout of
-        :meth:`Network._monitor_tables`). ``rec`` marks the neurons of spike monitors."""
+        :meth:`Network._monitor_tables`). ``rec`` marks the neurons of spike monitors.
+        ``plastic=False`` freezes plastic synapses (weights and traces) for this run."""
         torch, net, dev = self.torch, self.net, self.device
         B, N, C, D, dt = self.B, self.N, self.C, self.D, net.dt
         f64 = torch.float64
         X, ref, W = self._t(net.X), self._t(net.ref), self._t(net.W)
+        plastic = plastic and self.K > 0
+        if plastic:  # traces [B, K, 2, N] on the device
+            trX = self._t(net.trX).permute(2, 0, 1, 3).contiguous()
+            trY = self._t(net.trY).permute(2, 0, 1, 3).contiguous()
         acc = torch.zeros((B, D, C + 1, N), dtype=f64, device=dev)
         if D > 1:
             acc.copy_(self._t(net.acc).permute(2, 0, 1, 3))
@@ -209,6 +275,9 @@ class TorchEngine:
                 self._update(seg, X, ref, drv, spk, gen, dt)
             if lo[it + 1] > lo[it]:
                 spk[:, self.gen_idx[lo[it] : lo[it + 1]]] = True
+            if plastic:
+                trX.mul_(self.dx)
+                trY.mul_(self.dy)
             if self.n_syn:
                 contrib = spk[:, :N].index_select(1, self.pre).to(f64).mul_(W)
                 tgt = self.tgt0
@@ -222,6 +291,8 @@ class TorchEngine:
                     ref_zero = ref == 0
                     X[E.S_V] += torch.where(ref_zero, slot[:, 0], 0.0)
                 slot.zero_()
+            if plastic:
+                self._stdp_step(spk[:, :N], W, trX, trY)
             if n_rec:
                 torch.index_select(spk, 1, rec_t, out=chunk[it % _CHUNK])
                 if (it + 1) % _CHUNK == 0:
@@ -237,6 +308,10 @@ class TorchEngine:
         # back to the host, once
         net.X[:] = X.cpu().numpy()
         net.ref[:] = ref.cpu().numpy()
+        if plastic:
+            net.W[:] = W.cpu().numpy()
+            net.trX[:] = trX.permute(1, 2, 0, 3).cpu().numpy()
+            net.trY[:] = trY.permute(1, 2, 0, 3).cpu().numpy()
         if D > 1:
             net.acc[:] = acc.permute(1, 2, 0, 3).cpu().numpy()
         net.gen_ptr[0] = lo[-1]
@@ -247,6 +322,35 @@ class TorchEngine:
         flat = [b.cpu().numpy().ravel() for b in mon_bufs]
         mon_out = np.concatenate(flat) if flat else np.zeros(0)
         return spk_out, spk_out[0].size, counts_np, mon_out
+
+    def _stdp_step(self, spk, W, trX, trY) -> None:
+        """Depression on presynaptic spikes, then potentiation on postsynaptic spikes, then the
+        trace bumps (the numba engine's ``_propagate``, ``_potentiate`` and ``_traces``, over all
+        plastic synapses at once, with the same floating-point operations). ``spk`` ``[B, N]``;
+        ``W`` ``[B, S]``, ``trX`` and ``trY`` ``[B, K, 2, N]`` are updated in place."""
+        torch, par, mult = self.torch, self.sp_par, self.sp_mult
+        x, y = trX.view(spk.shape[0], -1), trY.view(spk.shape[0], -1)
+        lo, hi = par["wmin"], par["wmax"]
+        w = W if self.sp_all else W.index_select(1, self.sp_cols)
+        dep = y.index_select(1, self.sp_y[0]) * (
+            par["a2m"] + par["a3m"] * x.index_select(1, self.sp_x[1])
+        )
+        if mult is not None:
+            dep = torch.where(mult, dep * (w - lo), dep)
+        w = torch.where(spk.index_select(1, self.sp_pre), torch.clamp(w - dep, lo, hi), w)
+        pot = x.index_select(1, self.sp_x[0]) * (
+            par["a2p"] + par["a3p"] * y.index_select(1, self.sp_y[1])
+        )
+        if mult is not None:
+            pot = torch.where(mult, pot * (hi - w), pot)
+        w = torch.where(spk.index_select(1, self.sp_post), torch.clamp(w + pot, lo, hi), w)
+        if self.sp_all:
+            W.copy_(w)
+        else:
+            W.index_copy_(1, self.sp_cols, w)
+        for tr, mask in ((trX, self.pre_mask), (trY, self.post_mask)):
+            hit = spk[:, None, None, :] & mask
+            tr.copy_(torch.where(hit, torch.where(self.nearest, 1.0, tr + 1.0), tr))
 
     @staticmethod
     def _spikes(packed: np.ndarray, rec_idx: np.ndarray, t0: int) -> list[np.ndarray]:
