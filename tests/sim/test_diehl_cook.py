@@ -23,6 +23,21 @@ def test_learning_changes_weights_and_keeps_normalisation():
         model.classify(counts, 10)
 
 
+def test_a_quiet_presentation_is_repeated_with_a_higher_maximum_rate():
+    """Diehl & Cook: under 5 spikes, the maximum input rate rises by 32 Hz; blank pixels stay 0."""
+    model = DiehlCook(64, 4, max_rate=10.0, seed=0)  # too weak to fire at first
+    drives = []
+    set_drive = model.net.set_drive
+    model.net.set_drive = lambda group, value: (drives.append(value), set_drive(group, value))
+    x = np.zeros(64)
+    x[:8] = 1.0
+    x[8:16] = 0.5
+    counts = model.present(x, learn=False)
+    assert 2 <= len(drives) < 20 and counts.sum() >= 5  # repeated until 5 spikes came out
+    for k, drive in enumerate(drives):
+        np.testing.assert_allclose(drive, x * (10.0 + 32.0 * k))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(("neurons", "epochs", "target"), [(100, 1, 0.75), (400, 3, 0.85)])
 def test_digits_accuracy(neurons, epochs, target):
