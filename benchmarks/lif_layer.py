@@ -28,10 +28,11 @@ from _common import (
 
 SHAPES = ((100, 64, 1024), (25, 128, 512))
 # Bytes spikeflow's fused float32 kernel moves per neuron-step: forward reads x, writes spikes and
-# one bit of flags; backward reads x and the bits (twice: recompute, then the reverse pass) and
-# writes the input gradient (the gradient of ``spikes.sum()`` is a broadcast scalar). See
+# the membrane every CHUNK (8) steps; backward reads x and those checkpoints (it replays each chunk)
+# and writes the input gradient (the gradient of ``spikes.sum()`` is a broadcast scalar). See
 # benchmarks/README.md.
-BYTES_TRAIN = (4 + 4 + 1 / 8) + (4 + 2 / 8 + 4)
+CHUNK = 8
+BYTES_TRAIN = (4 + 4 + 4 / CHUNK) + (4 + 4 / CHUNK + 4)
 BYTES_INFER = 4 + 4
 
 

@@ -10,6 +10,7 @@ import torch
 import spikeflow as sf
 from spikeflow import kernels
 from spikeflow.functional import LIFParams, LIFState, SpikeParams
+from spikeflow.kernels import cpu
 from spikeflow.kernels.function import rows
 from spikeflow.surrogate import available, get
 
@@ -44,6 +45,16 @@ def test_shapes_including_single_step(shape):
     model = make_model("alif", refractory=1)
     x = drive(shape, seed=len(shape)).requires_grad_()
     compare("alif", model, x, random_state(model, x[0]), "cpu")
+
+
+@pytest.mark.parametrize("t_len", [cpu.CHUNK, 2 * cpu.CHUNK, 3 * cpu.CHUNK + 1])
+@pytest.mark.parametrize("kind", KINDS)
+def test_chunk_boundaries(kind, t_len):
+    """The backward recomputes one chunk of CHUNK steps at a time from the forward's checkpoints:
+    whole chunks, several chunks and a partial last one, over several neuron blocks (M = 140)."""
+    model = make_model(kind, refractory=1, detach_reset=False)
+    x = drive((t_len, 2, 70), seed=t_len).requires_grad_()
+    compare(kind, model, x, random_state(model, x[0]), "cpu")
 
 
 @pytest.mark.parametrize("layout", ["transposed", "time_strided", "batch_expanded"])
@@ -123,8 +134,9 @@ def test_inference_saves_nothing_and_matches():
 
 
 @pytest.mark.parametrize("refractory", [0, 2])
-def test_saved_memory_is_one_float_and_one_bit_per_step(refractory):
-    """The input (a view, not a copy) plus packed bits: spike, and not-refractory when needed."""
+def test_saved_memory_is_the_input_and_checkpoints(refractory):
+    """The input (a view, not a copy) and the state every CHUNK steps (the membrane, and the
+    refractory counter when there is one): one float per neuron and CHUNK steps each, no flags."""
     t_len, batch, n = 20, 4, 50
     x = drive((t_len, batch, n)).requires_grad_()
     saved: list[torch.Tensor] = []
@@ -138,11 +150,13 @@ def test_saved_memory_is_one_float_and_one_bit_per_step(refractory):
         lif(x)
     floats = [t for t in saved if t.numel() == t_len * batch * n]
     assert len(floats) == 1 and floats[0].data_ptr() == x.data_ptr()  # the input itself
-    flags = [t for t in saved if t.dtype == torch.uint8]
-    planes = 2 if refractory else 1
-    assert len(flags) == 1 and flags[0].numel() == planes * 3 * batch * n  # ceil(20 / 8) = 3
-    rest = [t for t in saved if t.dtype != torch.uint8 and t.numel() != t_len * batch * n]
-    assert sum(t.numel() for t in rest) <= 4 * batch * n  # initial states, [B, N] each
+    assert not [t for t in saved if t.dtype == torch.uint8]
+    checkpoints = -(-t_len // cpu.CHUNK)
+    ckpt = [t for t in saved if t.shape == (checkpoints, batch * n)]
+    assert len(ckpt) == (2 if refractory else 1) and all(t.dtype == x.dtype for t in ckpt)
+    rest = [t for t in saved if all(t is not u for u in floats + ckpt)]
+    # the initial membrane [B, N]; one-element tensors are saved by the module's parameter ops
+    assert sum(t.numel() for t in rest if t.numel() > 1) <= batch * n
 
 
 def test_rows_are_views_when_neurons_are_contiguous():
@@ -173,3 +187,51 @@ def test_gradients_without_learnable_parameters(kind):
     model = make_model(kind, learn=False, refractory=1, reset="zero")
     x = drive((9, 2, 5)).requires_grad_()
     compare(kind, model, x, random_state(model, x[0]), "cpu")
+
+
+@pytest.mark.parametrize("m", [1, 63, 64, 1000, 65536, 100_003])
+@pytest.mark.parametrize("rows", [1, cpu.CHUNK, 3 * cpu.CHUNK])
+def test_blocks_cover_the_neurons_evenly(m, rows):
+    """Blocks are multiples of 64 neurons, their scratch fits the L2 budget (up to the rounding to
+    64), and every thread gets the same number of blocks when there are enough neurons."""
+    block = cpu._block(m, rows)
+    threads = cpu.numba.get_num_threads()
+    n_blocks = -(-m // block)
+    assert block % cpu.MIN_BLOCK == 0 and block <= cpu.MAX_BLOCK
+    assert (block - cpu.MIN_BLOCK) * rows < cpu._SCRATCH_FLOATS
+    if m >= 1000:  # enough neurons that rounding to 64 does not drop a block
+        assert n_blocks % threads == 0 and n_blocks >= 2 * threads
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_broadcast_gradient_of_a_sum(kind):
+    """``spikes.sum()`` hands the backward a stride-0 gradient (one value per step for every
+    neuron), which the kernel reads without expanding it; gradients equal the reference's."""
+    x = drive((11, 3, 70), seed=3).requires_grad_()
+    grads = []
+    for backend in ("cpu", "reference"):
+        model = make_model(kind, refractory=1, backend=backend)
+        spikes, state = model(x)
+        loss = spikes.sum() + state.v.sum()
+        grads.append(torch.autograd.grad(loss, [x, *model.parameters()]))
+    for got, want in zip(*grads, strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_replayed_spikes_at_exactly_the_threshold(kind):
+    """The backward replays each chunk instead of reading saved spike flags, so its spike decisions
+    must be the forward's even where the membrane lands exactly on the threshold (``v - theta``
+    is 0: a spike), including after a refractory period and across chunk boundaries."""
+    t_len = 3 * cpu.CHUNK + 5
+    # 0.25 and 0.5 add up exactly in binary: with beta = 1 (IF) v hits 1.0 exactly
+    x = torch.tensor([0.25, 0.5, 0.125, 0.625]).repeat(t_len, 2, 1).requires_grad_()
+    model = make_model(kind, refractory=1, detach_reset=False)
+    if kind != "if":
+        with torch.no_grad():
+            model.beta.fill_(1.0)
+    if kind == "synaptic":
+        with torch.no_grad():
+            model.alpha.fill_(0.0)  # i = x: the current is the input
+    spikes = compare(kind, model, x, model.initial_state(x[0]), "cpu")
+    assert spikes.sum() > 0

@@ -5,11 +5,11 @@ contiguous within a step; the time stride may be anything, so time slices of a b
 copied), expands the parameters to ``[M]``, and hands both to an *engine* (numba on CPU, triton on
 GPU) that runs the recurrence of :mod:`spikeflow.kernels.plan` forward and backward.
 
-Saved for backward, per step and neuron: one float, and flags (spike; not refractory) in a layout
-of the engine's choice. The CPU engine's float is the input itself (a view, no copy: free when the
-caller keeps ``x`` anyway) and its flags are packed bits (one per step, two with a refractory
-period); the triton engine saves the pre-reset membrane (the synaptic current for the synaptic
-model) and one byte of flags. Everything else is recomputed.
+Saved for backward: at most one float per step and neuron, in a layout of the engine's choice. The
+CPU engine saves the input itself (a view, no copy: free when the caller keeps ``x`` anyway) and the
+state every few steps, from which it replays the forward; the triton engine saves the pre-reset
+membrane (the synaptic current for the synaptic model) and one byte of flags. Everything else is
+recomputed. Uniform parameters reach the engines as stride-0 views (no per-neuron copy).
 """
 
 from __future__ import annotations
@@ -30,33 +30,34 @@ class Engine(Protocol):
         self,
         cfg: Config,
         x: Tensor,
-        state: dict[str, Tensor],
+        state: dict[str, Tensor | None],
         params: dict[str, Tensor],
         save: bool,
-    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        """Spikes ``[T, M]`` and, if ``save``, ``(saved [T, M], flags)`` (flags: uint8, any shape).
+    ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """Spikes ``[T, M]`` and what the engine's backward needs (``()`` unless ``save``).
 
-        ``saved`` is the one float per step the engine's backward needs (its own choice).
+        The saved tensors are the engine's own choice (at most one float per step and neuron).
 
-        ``state`` (``v, i, b, refrac``, each ``[M]``) holds the initial state and is advanced in
-        place to the final state.
+        ``state`` (``v, i, b, refrac``, each ``[M]``, ``None`` where the model lacks the term)
+        holds the initial state and is advanced in place to the final state. ``params`` are
+        ``[M]``, stride-0 views where uniform.
         """
 
     def backward(
         self,
         cfg: Config,
         grad_spikes: Tensor,
-        saved: Tensor,
-        flags: Tensor,
-        init: dict[str, Tensor],
+        saved: tuple[Tensor, ...],
+        init: dict[str, Tensor | None],
         params: dict[str, Tensor],
-        grads: dict[str, Tensor],
+        grads: dict[str, Tensor | None],
         need: frozenset[str],
     ) -> Tensor:
         """Gradient of ``x`` ``[T, M]``.
 
-        ``grads`` holds ``v, i, b`` (``[M]``, the gradients of the final state, replaced in place by
-        those of the initial state) and ``beta, alpha, threshold`` (``[M]`` zeros, accumulated;
+        ``init`` holds the initial ``v, i, b`` (``None`` where absent). ``grads`` holds ``v, i, b``
+        (``[M]``, the gradients of the final state, replaced in place by those of the initial state;
+        ``None`` where absent) and ``beta, alpha, threshold`` (``[M]`` zeros, accumulated;
         only those named in ``need`` must be computed).
         """
 
@@ -69,74 +70,92 @@ def rows(t: Tensor, broadcast_ok: bool = False) -> Tensor:
     return t2
 
 
-def _vector(t: Tensor | None, shape: torch.Size, like: Tensor, default: float) -> Tensor:
-    """``t`` broadcast to ``shape`` and flattened to a fresh contiguous ``[M]`` tensor."""
+def _param(t: Tensor | None, shape: torch.Size, like: Tensor, default: float) -> Tensor:
+    """A parameter as ``[M]``: a stride-0 view of one value when uniform (a scalar or absent), else
+    a fresh contiguous copy (so an in-place change before backward cannot alter the gradient)."""
     m = like.shape[1]
     if t is None:
-        return torch.full((m,), default, dtype=like.dtype, device=like.device)
-    return t.detach().to(like.dtype).expand(shape).reshape(m).clone()
+        return like.new_full((1,), default).expand(m)
+    t = t.detach()
+    if t.numel() == 1:
+        return t.to(like.dtype).reshape(1).clone().expand(m)
+    return t.to(like.dtype).expand(shape).reshape(m).clone()
+
+
+def _state(t: Tensor | None, m: int) -> Tensor | None:
+    """A state as a fresh contiguous ``[M]`` tensor (``None`` stays ``None``)."""
+    return None if t is None else t.detach().reshape(m).clone()
 
 
 class FusedNeuron(torch.autograd.Function):
-    """Forward and backward of the whole time axis in one autograd node."""
+    """Forward and backward of the whole time axis in one autograd node.
+
+    Outputs ``(spikes, v, i, b, refrac)``; ``i``, ``b`` are ``None`` where the model lacks them and
+    ``refrac`` is ``None`` without a refractory period (the counter is then not touched).
+    """
 
     @staticmethod
     def forward(ctx: Any, cfg: Config, engine: Engine, *tensors: Tensor | None):
         inp = Inputs(*tensors)
         shape = inp.x.shape[1:]
         x2 = rows(inp.x.detach())
+        m = x2.shape[1]
         params = {
-            "beta": _vector(inp.beta, shape, x2, 1.0),
-            "alpha": _vector(inp.alpha, shape, x2, 0.0),
-            "threshold": _vector(inp.threshold, shape, x2, 0.0),
-            "v_reset": _vector(inp.v_reset, shape, x2, 0.0),
-            "rho": _vector(inp.rho, shape, x2, 0.0),
-            "beta_a": _vector(inp.beta_a, shape, x2, 0.0),
+            "beta": _param(inp.beta, shape, x2, 1.0),
+            "alpha": _param(inp.alpha, shape, x2, 0.0),
+            "threshold": _param(inp.threshold, shape, x2, 0.0),
+            "v_reset": _param(inp.v_reset, shape, x2, 0.0),
+            "rho": _param(inp.rho, shape, x2, 0.0),
+            "beta_a": _param(inp.beta_a, shape, x2, 0.0),
         }
-        init = {k: _vector(getattr(inp, k), shape, x2, 0.0) for k in ("v", "i", "b", "refrac")}
-        if not cfg.refractory:
-            init["refrac"].zero_()  # without a refractory period the counter is ignored
-        state = {k: t.clone() for k, t in init.items()}
+        init = {
+            "v": _state(inp.v, m),
+            "i": _state(inp.i, m) if cfg.synaptic else None,
+            "b": _state(inp.b, m) if cfg.adaptive else None,
+            "refrac": _state(inp.refrac, m) if cfg.refractory else None,
+        }
+        state = {k: None if t is None else t.clone() for k, t in init.items()}
         save = any(ctx.needs_input_grad)
-        spikes, hist, flags = engine.forward(cfg, x2, state, params, save)
+        spikes, saved = engine.forward(cfg, x2, state, params, save)
         if save:
-            ctx.save_for_backward(hist, flags, init["v"], init["i"], init["b"])
+            ctx.save_for_backward(init["v"], init["i"], init["b"], *saved)
             ctx.cfg, ctx.engine, ctx.params, ctx.shape = cfg, engine, params, shape
             ctx.param_shapes = {
                 k: (None if getattr(inp, k) is None else getattr(inp, k).shape)
                 for k in ("beta", "alpha", "threshold")
             }
-        refrac = state["refrac"].view(shape)
-        ctx.mark_non_differentiable(refrac)
-        return (
-            spikes.view(inp.x.shape),
-            state["v"].view(shape),
-            state["i"].view(shape),
-            state["b"].view(shape),
-            refrac,
-        )
+        out = {k: None if t is None else t.view(shape) for k, t in state.items()}
+        if out["refrac"] is not None:
+            ctx.mark_non_differentiable(out["refrac"])
+        return spikes.view(inp.x.shape), out["v"], out["i"], out["b"], out["refrac"]
 
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, g_spikes, g_v, g_i, g_b, _g_refrac):
-        hist, flags, v0, i0, b0 = ctx.saved_tensors
-        t_len, m = hist.shape
+        v0, i0, b0, *saved = ctx.saved_tensors
+        cfg = ctx.cfg
+        m = v0.shape[0]
+        t_len = g_spikes.shape[0] if g_spikes is not None else saved[0].shape[0]
         if g_spikes is None:
-            g_spikes = hist.new_zeros(()).expand(t_len, m)
+            g_spikes = v0.new_zeros(()).expand(t_len, m)
         gs2 = rows(g_spikes, broadcast_ok=True)
 
         def flat(g: Tensor | None) -> Tensor:
-            return hist.new_zeros(m) if g is None else g.reshape(m).to(hist.dtype).clone()
+            return v0.new_zeros(m) if g is None else g.reshape(m).to(v0.dtype).clone()
 
-        grads = {"v": flat(g_v), "i": flat(g_i), "b": flat(g_b)}
-        grads.update({k: hist.new_zeros(m) for k in ("beta", "alpha", "threshold")})
-        init = {"v": v0, "i": i0, "b": b0}
         need = frozenset(
             name
             for name, wanted in zip(Inputs._fields, ctx.needs_input_grad[2:], strict=True)
             if wanted and name in ("beta", "alpha", "threshold")
         )
-        gx = ctx.engine.backward(ctx.cfg, gs2, hist, flags, init, ctx.params, grads, need)
+        grads = {
+            "v": flat(g_v),
+            "i": flat(g_i) if cfg.synaptic else None,
+            "b": flat(g_b) if cfg.adaptive else None,
+        }
+        grads.update({k: v0.new_zeros(m) for k in ("beta", "alpha", "threshold")})
+        init = {"v": v0, "i": i0, "b": b0}
+        gx = ctx.engine.backward(cfg, gs2, tuple(saved), init, ctx.params, grads, need)
 
         def param_grad(k: str) -> Tensor:
             return grads[k].view(ctx.shape).sum_to_size(ctx.param_shapes[k])

@@ -146,12 +146,16 @@ def _check_tensors(inputs: Inputs, x: Tensor) -> str:
             return f"{name} is on {t.device}, x on {x.device}"
         if torch.promote_types(t.dtype, x.dtype) != x.dtype:
             return f"{name} has dtype {t.dtype}, which would promote x ({x.dtype})"
-        try:
-            shape = torch.broadcast_shapes(t.shape, neuron_shape)
-        except RuntimeError:
-            shape = None
-        if shape != neuron_shape:
+        if not _broadcasts(t.shape, neuron_shape):
             return f"{name} of shape {tuple(t.shape)} does not broadcast to {tuple(neuron_shape)}"
         if t.requires_grad and name not in DIFFERENTIABLE:
             return f"{name} requires grad, which the fused kernels do not compute"
     return ""
+
+
+def _broadcasts(shape: torch.Size, target: torch.Size) -> bool:
+    """Whether ``shape`` broadcasts to ``target`` without enlarging it (cheaper than
+    ``torch.broadcast_shapes``, which costs tens of microseconds per call)."""
+    if len(shape) > len(target):
+        return False
+    return all(s in (1, t) for s, t in zip(reversed(shape), reversed(target), strict=False))

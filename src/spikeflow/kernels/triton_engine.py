@@ -219,6 +219,13 @@ def _grid(m: int) -> tuple[int]:
     return (math.ceil(m / BLOCK),)
 
 
+def _dense(tensors: dict[str, Tensor | None], like: Tensor) -> dict[str, Tensor]:
+    """Every entry as a contiguous ``[M]`` tensor: absent states become zeros (the kernels load and
+    store every term and the switches ignore the result), stride-0 parameters are expanded."""
+    m = like.shape[1]
+    return {k: like.new_zeros(m) if t is None else t.contiguous() for k, t in tensors.items()}
+
+
 class TritonEngine:
     """Launches :func:`_forward_kernel` / :func:`_backward_kernel` on the tensors' device."""
 
@@ -229,8 +236,9 @@ class TritonEngine:
         state: dict[str, Tensor],
         params: dict[str, Tensor],
         save: bool,
-    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    ) -> tuple[Tensor, tuple[Tensor, ...]]:
         t_len, m = x.shape
+        state, params = _dense(state, x), _dense(params, x)
         spikes = torch.empty(t_len, m, dtype=x.dtype, device=x.device)
         shape = (t_len, m) if save else (1,)
         hist = torch.empty(shape, dtype=x.dtype, device=x.device)
@@ -242,21 +250,22 @@ class TritonEngine:
             SYNAPTIC=cfg.synaptic, ADAPTIVE=cfg.adaptive, RESET=cfg.reset,
             REFRACTORY=cfg.refractory, SAVE=save, BLOCK=BLOCK, enable_fp_fusion=False,
         )  # fmt: skip
-        return spikes, (hist if save else None), (flags if save else None)
+        return spikes, ((hist, flags) if save else ())
 
     def backward(
         self,
         cfg: Config,
         grad_spikes: Tensor,
-        hist: Tensor,
-        flags: Tensor,
+        saved: tuple[Tensor, ...],
         init: dict[str, Tensor],
         params: dict[str, Tensor],
         grads: dict[str, Tensor],
         need: frozenset[str] = frozenset(),
     ) -> Tensor:
         """See ``function.Engine.backward``; parameter gradients are always computed here."""
+        hist, flags = saved
         t_len, m = hist.shape
+        init, params, grads = _dense(init, hist), _dense(params, hist), _dense(grads, hist)
         gx = torch.empty_like(hist)
         recompute = cfg.synaptic or cfg.adaptive
         scratch = torch.empty_like(hist) if recompute else hist.new_empty(1)
