@@ -1,7 +1,8 @@
 """Run every benchmark script in this folder and write ``benchmarks/results.md``.
 
 A benchmark script is any ``*.py`` here except this one, helper modules (names starting with
-``_``) and fixture generators (names starting with ``make_``); ``cuba.py`` is included when present.
+``_``), fixture generators (names starting with ``make_``) and tools run by hand that compare
+spikeflow with itself (names starting with ``compare_``); ``cuba.py`` is included when present.
 Each script prints its own markdown tables; this runner echoes them, and saves them under a header
 naming the machine, its copy bandwidth and the date.
 
@@ -29,7 +30,7 @@ def scripts(only: list[str] | None = None) -> list[Path]:
     found = [
         p
         for p in sorted(HERE.glob("*.py"))
-        if p.name != Path(__file__).name and not p.name.startswith(("_", "make_"))
+        if p.name != Path(__file__).name and not p.name.startswith(("_", "make_", "compare_"))
     ]
     if only:
         found = [p for p in found if p.stem in only]
