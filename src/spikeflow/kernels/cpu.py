@@ -49,14 +49,25 @@ _LIBC = (
 )
 
 
-def _fresh(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
-    """``torch.empty``, with large buffers advised to use transparent huge pages (Linux).
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.uint8: np.uint8}
 
-    Touching a fresh multi-megabyte buffer page by page costs more than the kernel itself on
-    many machines; with 2 MiB pages the first touch is several times cheaper. Advice only: where it
-    is not available nothing changes.
+
+def _fresh(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
+    """An uninitialised tensor whose memory comes from ``malloc`` (through numpy), with large
+    buffers advised to use transparent huge pages (Linux).
+
+    Why not ``torch.empty``: torch allocates with ``posix_memalign``, and glibc cannot serve an
+    aligned request from a freed chunk of exactly the requested size (it needs slack to align), so
+    a training loop that frees the previous call's spikes or gradient and asks for the same size
+    again gets fresh pages from the kernel every call: page faults and zero-filling that cost about
+    as much as the kernel itself. A plain ``malloc`` of the same size reuses the freed chunk. The
+    tensor owns its numpy array (``torch.from_numpy``): a normal CPU tensor, except that its
+    storage cannot be resized in place.
+
+    With 2 MiB pages the first touch of a large buffer is several times cheaper. Advice only: where
+    it is not available nothing changes.
     """
-    t = torch.empty(shape, dtype=dtype)
+    t = torch.from_numpy(np.empty(shape, dtype=_NUMPY_DTYPES[dtype]))
     nbytes = t.numel() * t.element_size()
     if _LIBC is not None and nbytes >= 4 * _HUGE:
         start = -(-t.data_ptr() // _HUGE) * _HUGE
