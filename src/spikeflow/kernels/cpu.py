@@ -41,7 +41,7 @@ from spikeflow.kernels.plan import Config
 MIN_BLOCK = 64  # neurons per parallel block: bounds, and the granularity (one cache line of floats
 MAX_BLOCK = 16384  # is 16; 64 keeps every block's rows 256-byte aligned in float32)
 _SCRATCH_FLOATS = 96 * 1024  # backward scratch per thread (384 KiB in float32): fits in L2
-CHUNK = 8  # steps between the forward's state checkpoints (the backward recomputes one chunk)
+CHUNK = 8  # steps between the forward's state checkpoints (the backward replays one chunk)
 _HUGE = 2 << 20  # transparent huge page size on x86-64 / arm64 Linux
 _MADV_HUGEPAGE = 14
 _LIBC = (
@@ -49,7 +49,7 @@ _LIBC = (
 )
 
 
-_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.uint8: np.uint8}
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 
 
 def _fresh(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
