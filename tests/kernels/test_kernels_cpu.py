@@ -9,7 +9,7 @@ import torch
 
 import spikeflow as sf
 from spikeflow import kernels
-from spikeflow.functional import LIFParams, LIFState, SpikeParams
+from spikeflow.functional import LIFParams, LIFState, SpikeParams, scan
 from spikeflow.kernels import cpu
 from spikeflow.kernels.function import rows
 from spikeflow.surrogate import available, get
@@ -235,3 +235,17 @@ def test_replayed_spikes_at_exactly_the_threshold(kind):
             model.alpha.fill_(0.0)  # i = x: the current is the input
     spikes = compare(kind, model, x, model.initial_state(x[0]), "cpu")
     assert spikes.sum() > 0
+
+
+def test_state_that_broadcasts_over_the_batch():
+    """A state of shape [N] broadcasts over the batch like in the reference scan."""
+    model = make_model("lif", learn=False)
+    x = drive((6, 3, 4))
+    refrac = model.initial_state(x[0]).refrac
+    shared = LIFState(v=torch.linspace(-0.5, 0.9, 4), refrac=refrac)
+    full = LIFState(v=shared.v.expand(3, 4).clone(), refrac=refrac)
+    s_shared, st_shared = kernels.multi_step("lif", x, shared, model.params(), "cpu")
+    s_full, st_full = kernels.multi_step("lif", x, full, model.params(), "cpu")
+    ref, _, _ = scan(type(model).step_fn, x, full, model.params())
+    assert torch.equal(s_shared, s_full) and torch.equal(s_full, ref)
+    assert torch.equal(st_shared.v, st_full.v)

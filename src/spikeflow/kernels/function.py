@@ -82,9 +82,9 @@ def _param(t: Tensor | None, shape: torch.Size, like: Tensor, default: float) ->
     return t.to(like.dtype).expand(shape).reshape(m).clone()
 
 
-def _state(t: Tensor | None, m: int) -> Tensor | None:
-    """A state as a fresh contiguous ``[M]`` tensor (``None`` stays ``None``)."""
-    return None if t is None else t.detach().reshape(m).clone()
+def _state(t: Tensor | None, shape: torch.Size, m: int) -> Tensor | None:
+    """A state broadcast to ``shape`` as a fresh contiguous ``[M]`` tensor (``None`` stays ``None``)."""
+    return None if t is None else t.detach().expand(shape).reshape(m).clone()
 
 
 class FusedNeuron(torch.autograd.Function):
@@ -109,10 +109,10 @@ class FusedNeuron(torch.autograd.Function):
             "beta_a": _param(inp.beta_a, shape, x2, 0.0),
         }
         init = {
-            "v": _state(inp.v, m),
-            "i": _state(inp.i, m) if cfg.synaptic else None,
-            "b": _state(inp.b, m) if cfg.adaptive else None,
-            "refrac": _state(inp.refrac, m) if cfg.refractory else None,
+            "v": _state(inp.v, shape, m),
+            "i": _state(inp.i, shape, m) if cfg.synaptic else None,
+            "b": _state(inp.b, shape, m) if cfg.adaptive else None,
+            "refrac": _state(inp.refrac, shape, m) if cfg.refractory else None,
         }
         state = {k: None if t is None else t.clone() for k, t in init.items()}
         save = any(ctx.needs_input_grad)
