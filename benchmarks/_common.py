@@ -33,6 +33,22 @@ def _status(field: str) -> int:
     raise RuntimeError(f"{field} not in /proc/self/status")
 
 
+def layer_step(layer: Callable, x, train: bool) -> Callable[[], None]:
+    """One timed step of ``layer`` (input ``x`` -> spikes): forward and backward of
+    ``spikes.sum()`` with ``x.grad`` cleared after, or (``train`` false) forward under no_grad."""
+    import torch
+
+    def run() -> None:
+        if train:
+            layer(x).sum().backward()
+            x.grad = None
+        else:
+            with torch.no_grad():
+                layer(x)
+
+    return run
+
+
 def peak_memory(fn: Callable[[], object]) -> int:
     """Bytes by which ``fn()`` raises this process's resident set at its peak."""
     Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS

@@ -17,6 +17,9 @@ import triton.testing
 
 import spikeflow as sf
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import layer_step
+
 SHAPES = ((100, 64, 1024), (25, 128, 512))
 
 
@@ -27,14 +30,7 @@ def _bench(backend: str, shape: tuple[int, int, int], train: bool) -> dict:
     if train:
         x.requires_grad_(True)
 
-    def run() -> None:
-        if train:
-            lif(x)[0].sum().backward()
-            x.grad = None
-        else:
-            with torch.no_grad():
-                lif(x)
-
+    run = layer_step(lambda inp: lif(inp)[0], x, train)
     run()
     torch.cuda.synchronize()
     torch.cuda.reset_peak_memory_stats()

@@ -29,6 +29,7 @@ def child(src: str, shape_text: str, mode: str, repeats: int) -> None:
     """Time one workload with the spikeflow found under ``src``; print the median seconds."""
     sys.path.insert(0, src)
     import torch
+    from _common import layer_step
 
     import spikeflow as sf
 
@@ -41,14 +42,7 @@ def child(src: str, shape_text: str, mode: str, repeats: int) -> None:
     train = mode == "train"
     x.requires_grad_(train)
 
-    def run() -> None:
-        if train:
-            lif(x)[0].sum().backward()
-            x.grad = None
-        else:
-            with torch.no_grad():
-                lif(x)
-
+    run = layer_step(lambda inp: lif(inp)[0], x, train)
     for _ in range(3):  # compilation (or the disk cache) and allocator warm-up
         run()
     times = []

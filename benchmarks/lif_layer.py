@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     child_main,
     comparison_table,
+    layer_step,
     measure_interleaved,
     memory_bandwidth,
     peak_memory,
@@ -48,14 +49,7 @@ def measure(spec: dict) -> dict:
     if train:
         x.requires_grad_(True)
 
-    def run() -> None:
-        if train:
-            layer(x).sum().backward()
-            x.grad = None
-        else:
-            with torch.no_grad():
-                layer(x)
-
+    run = layer_step(layer, x, train)
     warm = torch.rand(2, *shape[1:]) * 0.3  # compile/caches on a tiny input, outside the peak
     with torch.no_grad():
         layer(warm)
