@@ -249,3 +249,18 @@ def test_state_that_broadcasts_over_the_batch():
     ref, _, _ = scan(type(model).step_fn, x, full, model.params())
     assert torch.equal(s_shared, s_full) and torch.equal(s_full, ref)
     assert torch.equal(st_shared.v, st_full.v)
+
+
+def test_l2_size_is_read_or_defaulted(tmp_path, monkeypatch):
+    """The scratch budget follows the L2 size Linux reports; odd or unreadable entries: 512 KiB."""
+    assert (256 << 10) <= cpu._l2_bytes() <= (4 << 20)
+    assert 3 * cpu._l2_bytes() // 16 == cpu._SCRATCH_FLOATS
+    cache = tmp_path / "index2"
+    cache.mkdir()
+    real_path = cpu.Path
+    monkeypatch.setattr(cpu, "Path", lambda p: cache if "index2" in str(p) else real_path(p))
+    for level, size, expected in [("2", "2048K", 2 << 20), ("2", "1M", 1 << 20),
+                                  ("3", "32M", 512 << 10), ("2", "big", 512 << 10)]:  # fmt: skip
+        (cache / "level").write_text(level + "\n")
+        (cache / "size").write_text(size + "\n")
+        assert cpu._l2_bytes() == expected

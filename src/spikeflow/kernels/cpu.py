@@ -9,14 +9,18 @@ Each call compiles to code for exactly its model: terms the model lacks (synapti
 adaptation, refractory period, un-detached reset, parameter gradients) are passed as ``None`` and
 numba prunes their code; uniform parameters are passed as scalars. Compilation is cached on disk
 (``cache=True``): the first call per variant and dtype compiles (seconds), later processes load the
-machine code. The tensors' memory is used in place through ``Tensor.numpy()``.
+machine code. The tensors' memory is used in place through ``Tensor.numpy()``; new buffers
+(spikes, gradients, checkpoints) come from :mod:`spikeflow.kernels.buffers`, which reuses them
+from one call to the next.
 
-Saved for backward: the input itself (no copy) and the state every ``CHUNK`` steps (one float per
-neuron and ``CHUNK`` steps per state variable), see :func:`_forward`. The backward walks the
-chunks from last to first: it replays a chunk from its checkpoint with the forward's own float
-operations (so membrane and spikes are bitwise equal to the forward's, and no spike flags need
-saving) into a scratch that stays in cache, then runs the reverse-time pass over it. The scratch
-does not grow with ``T``, so blocks stay wide (long contiguous rows) for any sequence length.
+One step of one neuron is written once, in :func:`_step`; the forward runs it and the backward
+replays it. Saved for backward: the input itself (no copy) and the state every ``CHUNK`` steps
+(one float per neuron and ``CHUNK`` steps per state variable), see :func:`_forward`. The backward
+walks the chunks from last to first: it replays a chunk from its checkpoint (so membrane and spikes
+are bitwise equal to the forward's, and no spike flags need saving) into a scratch that stays in
+cache, and runs the reverse-time pass over the chunk replayed before, both in one neuron loop (see
+:func:`_backward`). The scratch does not grow with ``T``, so blocks stay wide (long contiguous
+rows) for any sequence length.
 
 float32 and float64 run natively; other dtypes never reach this engine (the dispatcher falls back to
 the reference scan for bfloat16 and float16).
@@ -24,10 +28,8 @@ the reference scan for bfloat16 and float16).
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import math
-import sys
+from pathlib import Path
 
 import numba
 import numpy as np
@@ -36,44 +38,29 @@ from numba import njit, prange, types
 from numba.extending import overload
 from torch import Tensor
 
+from spikeflow.kernels import buffers
 from spikeflow.kernels.plan import Config
 
 MIN_BLOCK = 64  # neurons per parallel block: bounds, and the granularity (one cache line of floats
 MAX_BLOCK = 16384  # is 16; 64 keeps every block's rows 256-byte aligned in float32)
-_SCRATCH_FLOATS = 96 * 1024  # backward scratch per thread (384 KiB in float32): fits in L2
+
+
+def _l2_bytes() -> int:
+    """A core's L2 cache in bytes as Linux reports it, or 512 KiB where it cannot be read."""
+    cache = Path("/sys/devices/system/cpu/cpu0/cache/index2")
+    try:
+        if (cache / "level").read_text().strip() != "2":
+            return 512 << 10
+        size = (cache / "size").read_text().strip()
+        units = {"K": 1 << 10, "M": 1 << 20}
+        nbytes = int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
+    except (OSError, ValueError):
+        return 512 << 10
+    return min(max(nbytes, 256 << 10), 4 << 20)
+
+
+_SCRATCH_FLOATS = 3 * _l2_bytes() // 16  # backward scratch per thread: 3/4 of L2 in float32
 CHUNK = 8  # steps between the forward's state checkpoints (the backward replays one chunk)
-_HUGE = 2 << 20  # transparent huge page size on x86-64 / arm64 Linux
-_MADV_HUGEPAGE = 14
-_LIBC = (
-    ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True) if sys.platform == "linux" else None
-)
-
-
-_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
-
-
-def _fresh(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
-    """An uninitialised tensor whose memory comes from ``malloc`` (through numpy), with large
-    buffers advised to use transparent huge pages (Linux).
-
-    Why not ``torch.empty``: torch allocates with ``posix_memalign``, and glibc cannot serve an
-    aligned request from a freed chunk of exactly the requested size (it needs slack to align), so
-    a training loop that frees the previous call's spikes or gradient and asks for the same size
-    again gets fresh pages from the kernel every call: page faults and zero-filling that cost about
-    as much as the kernel itself. A plain ``malloc`` of the same size reuses the freed chunk. The
-    tensor owns its numpy array (``torch.from_numpy``): a normal CPU tensor, except that its
-    storage cannot be resized in place.
-
-    With 2 MiB pages the first touch of a large buffer is several times cheaper. Advice only: where
-    it is not available nothing changes.
-    """
-    t = torch.from_numpy(np.empty(shape, dtype=_NUMPY_DTYPES[dtype]))
-    nbytes = t.numel() * t.element_size()
-    if _LIBC is not None and nbytes >= 4 * _HUGE:
-        start = -(-t.data_ptr() // _HUGE) * _HUGE
-        end = (t.data_ptr() + nbytes) // _HUGE * _HUGE
-        _LIBC.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), _MADV_HUGEPAGE)
-    return t
 
 
 def _flat(t: Tensor) -> np.ndarray:
@@ -158,6 +145,143 @@ def _surrogate_row(kind, a, v, shift, out):
             out[k] = c * math.exp(-(z * z))
 
 
+def _opt(present, value):
+    """``value``, or ``None`` where ``present`` is ``None`` (resolved at compile time): buffers of
+    optional terms are defined on every path, never under an ``if`` (numba 0.68 miscompiled array
+    views defined under a pruned branch: wrong beta gradients of the synaptic model)."""
+
+
+@overload(_opt, inline="always")
+def _opt_impl(present, value):
+    if isinstance(present, types.NoneType):
+        return lambda present, value: None
+    return lambda present, value: value
+
+
+def _row(present, a, j, n):
+    """``a[j : j + n]``, or ``None`` where ``present`` is ``None`` (resolved at compile time)."""
+
+
+@overload(_row, inline="always")
+def _row_impl(present, a, j, n):
+    if isinstance(present, types.NoneType):
+        return lambda present, a, j, n: None
+    return lambda present, a, j, n: a[j : j + n]
+
+
+@njit(cache=True, error_model="numpy")
+def _step(
+    k, u, vl, il, bl, rl, al, be, th, vr, rh, ba, c_sub, c_zero, k_ref, srow, vrow, irow, brow,
+    rrow,
+):  # fmt: skip
+    """Neuron ``k``'s step of the recurrence with input ``u``, updating the state rows
+    ``vl`` (and ``il``, ``bl``, ``rl`` where the model has them) in place.
+
+    The one definition of a step: the forward runs it, and the backward replays it, so the two are
+    bitwise equal. Outputs, each ``None`` to skip: ``srow`` the spike; ``vrow`` the membrane before
+    reset ``vp``; ``irow``, ``brow``, ``rrow`` the state before the step. Parameters are rows or
+    scalars (:func:`_at`); ``None`` prunes a term at compile time.
+    """
+    dt = vl.dtype.type
+    zero, one = dt(0), dt(1)
+    if il is not None:  # i_t = alpha i_{t-1} + x_t
+        if irow is not None:
+            irow[k] = il[k]
+        u = _at(al, k) * il[k] + u
+        il[k] = u
+    vp = _at(be, k) * vl[k] + u
+    free = True
+    if rl is not None:  # refractory: the membrane holds, no spike
+        if rrow is not None:
+            rrow[k] = rl[k]
+        free = rl[k] <= zero
+        vp = vp if free else vl[k]
+    if vrow is not None:
+        vrow[k] = vp
+    theta = _at(th, k)
+    if bl is not None:  # adaptive threshold
+        if brow is not None:
+            brow[k] = bl[k]
+        theta = theta + bl[k]
+    spk = vp - theta >= zero
+    if rl is not None:
+        spk = spk & free
+    s = one if spk else zero
+    if srow is not None:
+        srow[k] = s
+    vl[k] = vp - s * (c_sub * theta + c_zero * (vp - _at(vr, k)))
+    if rl is not None:
+        rl[k] = k_ref if spk else max(rl[k] - one, zero)
+    if bl is not None:
+        bl[k] = _at(rh, k) * bl[k] + _at(ba, k) * s
+
+
+@njit(cache=True, error_model="numpy")
+def _back_step(
+    k, first, vp, irow, brow, rrow, vprev, bprev, rprev, vfirst, sgm, gsl, gvl, gil, gal, gbl, gbe,
+    gth, gxs, al, be, th, vr, rh, ba, c_sub, c_zero, reset_grad,
+):  # fmt: skip
+    """Neuron ``k``'s reverse step: carries ``dL/dv`` (``gvl``, and ``gil``, ``gbl``) back through
+    reset, spike and leak of step ``t`` and writes ``dL/dx_t`` to ``gxs[k]``.
+
+    ``vp, irow, brow, rrow`` are the replayed step's rows (:func:`_step`), ``vprev, bprev, rprev``
+    the previous step's, used for ``d vp_t / d beta`` unless ``first`` (the chunk's first step,
+    whose previous membrane is the checkpoint row ``vfirst``). ``sgm`` is the surrogate row,
+    ``gsl`` the row or single value ``dL/ds_t``. ``gal, gbe, gth`` accumulate the gradients of
+    alpha, beta and threshold. ``None`` prunes a term at compile time.
+    """
+    dt = gvl.dtype.type
+    zero, one = dt(0), dt(1)
+    theta = _at(th, k)
+    if brow is not None:
+        theta = theta + brow[k]
+    spk = vp[k] - theta >= zero  # the forward's decision (bitwise equal vp)
+    free = True
+    if rrow is not None:
+        free = rrow[k] <= zero
+        spk = spk & free
+    s = one if spk else zero
+    g_s = _at(gsl, k)
+    if gbl is not None:
+        g_s += _at(ba, k) * gbl[k]  # b_t = rho b_{t-1} + beta_a s_t
+    if reset_grad is not None:  # the reset term depends on s_t
+        g_s -= gvl[k] * (c_sub * theta + c_zero * (vp[k] - _at(vr, k)))
+    sg = sgm[k]
+    if rrow is not None:
+        sg = sg if free else zero
+    g_vp = gvl[k] * (one - s * c_zero) + g_s * sg
+    g_theta = -gvl[k] * s * c_sub - g_s * sg
+    g_u = g_vp
+    gvl[k] = _at(be, k) * g_vp
+    if rrow is not None:
+        g_u = g_vp if free else zero
+        gvl[k] = gvl[k] if free else g_vp
+    if gth is not None:
+        gth[k] += g_theta
+    if gbl is not None:
+        gbl[k] = _at(rh, k) * gbl[k] + g_theta
+    if gbe is not None:  # d vp_t / d beta = membrane after the previous reset
+        if first:
+            v_prev = vfirst[k]
+        else:
+            th_p = _at(th, k)
+            if bprev is not None:
+                th_p = th_p + bprev[k]
+            vq = vprev[k]
+            spk_p = vq - th_p >= zero
+            if rprev is not None:
+                spk_p = spk_p & (rprev[k] <= zero)
+            s_p = one if spk_p else zero
+            v_prev = vq - s_p * (c_sub * th_p + c_zero * (vq - _at(vr, k)))
+        gbe[k] += g_u * v_prev
+    if gil is not None:  # i_t = alpha i_{t-1} + x_t feeds vp_t and i_{t+1}
+        g_u = gil[k] + g_u
+        if gal is not None:
+            gal[k] += g_u * irow[k]
+        gil[k] = _at(al, k) * g_u
+    gxs[k] = g_u
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _forward(
     x, xst, n_steps, v, cur, adapt, refrac,
@@ -179,20 +303,14 @@ def _forward(
     ``v - s * theta``, ``v - s * (v - v_reset)`` or ``v``. Every block handles ``block`` neurons.
     """
     m = v.shape[0]
-    dt = v.dtype.type
-    zero, one = dt(0), dt(1)
     for blk in prange((m + block - 1) // block):
         lo = blk * block
         hi = min(lo + block, m)
         # block-local copies: contiguous and unaliased, so the neuron loop vectorises
-        vl = v[lo:hi].copy()
+        vl, il = v[lo:hi].copy(), _local(cur, lo, hi)
+        bl, rl = _local(adapt, lo, hi), _local(refrac, lo, hi)
         be, th, vr = _local(beta, lo, hi), _local(thr, lo, hi), _local(v_reset, lo, hi)
-        if cur is not None:
-            il, al = cur[lo:hi].copy(), _local(alpha, lo, hi)
-        if adapt is not None:
-            bl, rh, ba = adapt[lo:hi].copy(), _local(rho, lo, hi), _local(beta_a, lo, hi)
-        if refrac is not None:
-            rl = refrac[lo:hi].copy()
+        al, rh, ba = _local(alpha, lo, hi), _local(rho, lo, hi), _local(beta_a, lo, hi)
         for t in range(n_steps):
             if cv is not None and t % chunk == 0:  # checkpoint: the state before step t
                 c = (t // chunk) * m
@@ -206,28 +324,10 @@ def _forward(
             xs = x[t * xst + lo : t * xst + hi]
             ss = spikes[t * m + lo : t * m + hi]
             for k in range(hi - lo):
-                u = xs[k]
-                if cur is not None:
-                    u = _at(al, k) * il[k] + u
-                    il[k] = u
-                vp = _at(be, k) * vl[k] + u
-                free = True
-                if refrac is not None:
-                    free = rl[k] <= zero
-                    vp = vp if free else vl[k]
-                theta = _at(th, k)
-                if adapt is not None:
-                    theta = theta + bl[k]
-                spk = vp - theta >= zero
-                if refrac is not None:
-                    spk = spk & free
-                s = one if spk else zero
-                ss[k] = s
-                vl[k] = vp - s * (c_sub * theta + c_zero * (vp - _at(vr, k)))
-                if refrac is not None:
-                    rl[k] = k_ref if spk else max(rl[k] - one, zero)
-                if adapt is not None:
-                    bl[k] = _at(rh, k) * bl[k] + _at(ba, k) * s
+                _step(
+                    k, xs[k], vl, il, bl, rl, al, be, th, vr, rh, ba, c_sub, c_zero, k_ref, ss,
+                    None, None, None, None,
+                )  # fmt: skip
         v[lo:hi] = vl
         if cur is not None:
             cur[lo:hi] = il
@@ -235,6 +335,24 @@ def _forward(
             adapt[lo:hi] = bl
         if refrac is not None:
             refrac[lo:hi] = rl
+
+
+def _rows(blkbuf, o, n, span, p_i, p_b, p_r, ci, cb, cr):
+    """The rows ``(v, i, b, r)`` at offset ``o`` of a block's scratch (planes ``span`` apart;
+    ``None`` for the model's absent terms)."""
+
+
+@overload(_rows, inline="always")
+def _rows_impl(blkbuf, o, n, span, p_i, p_b, p_r, ci, cb, cr):
+    def impl(blkbuf, o, n, span, p_i, p_b, p_r, ci, cb, cr):
+        return (
+            blkbuf[o : o + n],
+            _row(ci, blkbuf, o + p_i * span, n),
+            _row(cb, blkbuf, o + p_b * span, n),
+            _row(cr, blkbuf, o + p_r * span, n),
+        )
+
+    return impl
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
@@ -253,179 +371,119 @@ def _backward(
     ``True`` and a row per step).
 
     ``cv, ci, cb, cr`` are the forward's checkpoints (see :func:`_forward`). Chunks are visited last
-    to first; each is replayed from its checkpoint and the saved input with the forward's float
-    operations in the forward's order, so the membrane, and with it every spike decision, is
-    bitwise equal to the forward's. The replay fills ``chunk x block`` floats per plane that stay in
-    cache: the membrane before reset ``vp_t`` and, when the model has them, ``i_{t-1}``,
-    ``b_{t-1}`` and the refractory counter ``r_{t-1}``. ``scratch`` holds those planes for every
-    block (allocated by the caller: buffers of this size allocated inside the kernel would be mapped
-    and faulted in afresh by every worker thread on every call). Then per step one loop carries
-    ``dL/dv`` back through reset, spike and leak, with the surrogate computed a row at a time (one
-    vectorised loop per surrogate kind).
+    to first. Each is replayed from its checkpoint and the saved input by :func:`_step`, the
+    forward's own step, so the membrane, and with it every spike decision, is bitwise equal to the
+    forward's. The replay fills ``chunk x block`` floats per plane that stay in cache: the membrane
+    before reset ``vp_t`` and, when the model has them, ``i_{t-1}``, ``b_{t-1}`` and the refractory
+    counter ``r_{t-1}``.
+
+    The replay is pipelined with the reverse pass: while the reverse pass walks chunk ``c`` down
+    (reading the scratch, writing ``dL/dx``), the same neuron loop replays chunk ``c - 1`` into
+    the other half of the scratch (reading ``x``). Reads of the input and writes of its gradient
+    then stream side by side, as in the forward, instead of in turns with the core waiting on each.
+    ``scratch`` holds both halves for every block (allocated by the caller: buffers of this size
+    allocated inside the kernel would be mapped and faulted in afresh by every worker thread on every
+    call). The surrogate is computed a row at a time (one vectorised loop per surrogate kind).
     """
     m = gv.shape[0]
     dt = gv.dtype.type
-    zero, one = dt(0), dt(1)
+    n_chunks = (n_steps + chunk - 1) // chunk
+    p_i = 1  # planes of one half of a block's scratch: v, then i, b, r where present
+    p_b = p_i + (0 if ci is None else 1)
+    p_r = p_b + (0 if cb is None else 1)
+    planes = p_r + (0 if cr is None else 1)
+    span = chunk * block
     for blk in prange((m + block - 1) // block):
         lo = blk * block
         hi = min(lo + block, m)
         n = hi - lo
+        blkbuf = scratch[blk * 2 * planes * span : (blk + 1) * 2 * planes * span]
         be, th, vr = _local(beta, lo, hi), _local(thr, lo, hi), _local(v_reset, lo, hi)
-        span, planes = chunk * block, 1
-        if ci is not None:
-            planes += 1
-        if cb is not None:
-            planes += 1
-        if cr is not None:
-            planes += 1
-        base = blk * planes * span
-        vps = scratch[base : base + chunk * n]  # vp_t
-        vv = np.empty(n, gv.dtype)
-        if ci is not None:
-            base += span
-            al, ii = _local(alpha, lo, hi), np.empty(n, gv.dtype)
-            ips = scratch[base : base + chunk * n]  # i_{t-1}
-            gil, gal = gi[lo:hi].copy(), np.zeros(n, gv.dtype)
-        if cb is not None:
-            base += span
-            rh, ba, bb = _local(rho, lo, hi), _local(beta_a, lo, hi), np.empty(n, gv.dtype)
-            bps = scratch[base : base + chunk * n]  # b_{t-1}
-            gbl = gb[lo:hi].copy()
-        if cr is not None:
-            base += span
-            rr = np.empty(n, gv.dtype)
-            rps = scratch[base : base + chunk * n]  # r_{t-1}
-        gvl = gv[lo:hi].copy()
-        if gbeta is not None:
-            gbe = np.zeros(n, gv.dtype)
-        if gthr is not None:
-            gth = np.zeros(n, gv.dtype)
-        work, sgm = np.empty(n, gv.dtype), np.empty(n, gv.dtype)
-        for c in range((n_steps + chunk - 1) // chunk - 1, -1, -1):
+        al, rh, ba = _local(alpha, lo, hi), _local(rho, lo, hi), _local(beta_a, lo, hi)
+        # replay state
+        vv, ii = np.empty(n, dt), _opt(ci, np.empty(n, dt))
+        bb, rr = _opt(cb, np.empty(n, dt)), _opt(cr, np.empty(n, dt))
+        # reverse state and accumulators
+        gvl, gil, gbl = gv[lo:hi].copy(), _local(gi, lo, hi), _local(gb, lo, hi)
+        gal, gbe = _opt(galpha, np.zeros(n, dt)), _opt(gbeta, np.zeros(n, dt))
+        gth = _opt(gthr, np.zeros(n, dt))
+        sgm, work = np.empty(n, dt), _opt(cb, np.empty(n, dt))
+        for c in range(n_chunks, -1, -1):
+            # reverse chunk c (none at c = n_chunks), replay chunk c - 1 (none at c = 0)
             t0 = c * chunk
             t1 = min(t0 + chunk, n_steps)
-            vv[:] = cv[c * m + lo : c * m + hi]
-            if ci is not None:
-                ii[:] = ci[c * m + lo : c * m + hi]
-            if cb is not None:
-                bb[:] = cb[c * m + lo : c * m + hi]
-            if cr is not None:
-                rr[:] = cr[c * m + lo : c * m + hi]
-            for t in range(t0, t1):  # the forward's step, replayed
-                # rows of the scratch as views: non-negative indices keep the loop vectorised
-                j = (t - t0) * n
-                vrow = vps[j : j + n]
+            rep = c > 0
+            if rep:  # the replay's state: chunk c - 1's checkpoint
+                cp = (c - 1) * m
+                vv[:] = cv[cp + lo : cp + hi]
                 if ci is not None:
-                    irow = ips[j : j + n]
+                    ii[:] = ci[cp + lo : cp + hi]
                 if cb is not None:
-                    brow = bps[j : j + n]
+                    bb[:] = cb[cp + lo : cp + hi]
                 if cr is not None:
-                    rrow = rps[j : j + n]
-                xs = x[t * xst + lo : t * xst + hi]
-                for k in range(n):
-                    u = xs[k]
-                    if ci is not None:
-                        irow[k] = ii[k]
-                        u = _at(al, k) * ii[k] + u
-                        ii[k] = u
-                    vp = _at(be, k) * vv[k] + u
-                    free = True
-                    if cr is not None:
-                        rrow[k] = rr[k]
-                        free = rr[k] <= zero
-                        vp = vp if free else vv[k]
-                    vrow[k] = vp
-                    theta = _at(th, k)
-                    if cb is not None:
-                        brow[k] = bb[k]
-                        theta = theta + bb[k]
-                    spk = vp - theta >= zero
-                    if cr is not None:
-                        spk = spk & free
-                    s = one if spk else zero
-                    vv[k] = vp - s * (c_sub * theta + c_zero * (vp - _at(vr, k)))
-                    if cr is not None:
-                        rr[k] = k_ref if spk else max(rr[k] - one, zero)
-                    if cb is not None:
-                        bb[k] = _at(rh, k) * bb[k] + _at(ba, k) * s
-            for t in range(t1 - 1, t0 - 1, -1):
-                j = (t - t0) * n
-                vp = vps[j : j + n]
-                if ci is not None:
-                    irow = ips[j : j + n]
-                if cb is not None:
-                    brow = bps[j : j + n]
-                if cr is not None:
-                    rrow = rps[j : j + n]
-                # the previous step's rows, for d vp_t / d beta (unused at t0). Defined whether or
-                # not beta needs a gradient: numba 0.68 miscompiled these views when they were
-                # defined under `if gbeta is not None` (wrong beta gradients of the synaptic model)
-                jp = max(j - n, 0)
-                vprev = vps[jp : jp + n]
-                if cb is not None:
-                    bprev = bps[jp : jp + n]
-                if cr is not None:
-                    rprev = rps[jp : jp + n]
-                if cb is not None:  # theta_t = threshold + b_{t-1}
+                    rr[:] = cr[cp + lo : cp + hi]
+            half, prev_half = (c % 2) * planes * span, ((c + 1) % 2) * planes * span
+            cf = min(c, n_chunks - 1) * m  # views stay in range where unused
+            vfirst = cv[cf + lo : cf + hi]
+            for q in range(chunk if rep else max(t1 - t0, 0)):
+                rev = q < t1 - t0
+                # reverse step t = t1 - 1 - q of chunk c; every view is defined whether used or not
+                j = max(t1 - 1 - q - t0, 0)
+                t = t0 + j
+                vp, irow, brow, rrow = _rows(
+                    blkbuf, half + j * n, n, span, p_i, p_b, p_r, ci, cb, cr,
+                )  # fmt: skip
+                jp = half + max(j - 1, 0) * n
+                vprev, _, bprev, rprev = _rows(blkbuf, jp, n, span, p_i, p_b, p_r, ci, cb, cr)
+                first = j == 0
+                gsl = _row_or_value(gs, min(t, n_steps - 1) * gst, lo, hi, gs_dense)  # dL/ds_t
+                gxs = gx[min(t, n_steps - 1) * m + lo : min(t, n_steps - 1) * m + hi]
+                # replay step t0 - chunk + q of chunk c - 1 (the last chunk may be short), into
+                # the other half
+                tq = t0 - chunk + q
+                rep_q = rep and tq < n_steps
+                tp = min(max(tq, 0), n_steps - 1)
+                xs = x[tp * xst + lo : tp * xst + hi]
+                vrow_r, irow_r, brow_r, rrow_r = _rows(
+                    blkbuf, prev_half + q * n, n, span, p_i, p_b, p_r, ci, cb, cr,
+                )  # fmt: skip
+                if rev:
+                    if cb is not None:  # theta_t = threshold + b_{t-1}
+                        for k in range(n):
+                            work[k] = _at(th, k) + brow[k]
+                        _surrogate_row(sg_kind, sg_alpha, vp, work, sgm)
+                    else:
+                        _surrogate_row(sg_kind, sg_alpha, vp, th, sgm)
+                if rev and rep_q:
                     for k in range(n):
-                        work[k] = _at(th, k) + brow[k]
-                    _surrogate_row(sg_kind, sg_alpha, vp, work, sgm)
-                else:
-                    _surrogate_row(sg_kind, sg_alpha, vp, th, sgm)
-                gsl = _row_or_value(gs, t * gst, lo, hi, gs_dense)  # dL/ds_t
-                gxs = gx[t * m + lo : t * m + hi]
-                for k in range(n):
-                    theta = _at(th, k)
-                    if cb is not None:
-                        theta = theta + brow[k]
-                    spk = vp[k] - theta >= zero  # the forward's decision (bitwise equal vp)
-                    free = True
-                    if cr is not None:
-                        free = rrow[k] <= zero
-                        spk = spk & free
-                    s = one if spk else zero
-                    g_s = _at(gsl, k)
-                    if cb is not None:
-                        g_s += _at(ba, k) * gbl[k]  # b_t = rho b_{t-1} + beta_a s_t
-                    if reset_grad is not None:  # the reset term depends on s_t
-                        g_s -= gvl[k] * (c_sub * theta + c_zero * (vp[k] - _at(vr, k)))
-                    sg = sgm[k]
-                    if cr is not None:
-                        sg = sg if free else zero
-                    g_vp = gvl[k] * (one - s * c_zero) + g_s * sg
-                    g_theta = -gvl[k] * s * c_sub - g_s * sg
-                    g_u = g_vp
-                    gvl[k] = _at(be, k) * g_vp
-                    if cr is not None:
-                        g_u = g_vp if free else zero
-                        gvl[k] = gvl[k] if free else g_vp
-                    if gthr is not None:
-                        gth[k] += g_theta
-                    if cb is not None:
-                        gbl[k] = _at(rh, k) * gbl[k] + g_theta
-                    if gbeta is not None:  # d vp_t / d beta = membrane after the previous reset
-                        if t == t0:
-                            v_prev = cv[c * m + lo + k]
-                        else:
-                            th_p = _at(th, k)
-                            if cb is not None:
-                                th_p = th_p + bprev[k]
-                            vq = vprev[k]
-                            spk_p = vq - th_p >= zero
-                            if cr is not None:
-                                spk_p = spk_p & (rprev[k] <= zero)
-                            s_p = one if spk_p else zero
-                            v_prev = vq - s_p * (c_sub * th_p + c_zero * (vq - _at(vr, k)))
-                        gbe[k] += g_u * v_prev
-                    if ci is not None:  # i_t = alpha i_{t-1} + x_t feeds vp_t and i_{t+1}
-                        g_u = gil[k] + g_u
-                        gal[k] += g_u * irow[k]
-                        gil[k] = _at(al, k) * g_u
-                    gxs[k] = g_u
+                        _step(
+                            k, xs[k], vv, ii, bb, rr, al, be, th, vr, rh, ba, c_sub, c_zero, k_ref,
+                            None, vrow_r, irow_r, brow_r, rrow_r,
+                        )  # fmt: skip
+                        _back_step(
+                            k, first, vp, irow, brow, rrow, vprev, bprev, rprev, vfirst, sgm, gsl,
+                            gvl, gil, gal, gbl, gbe, gth, gxs, al, be, th, vr, rh, ba, c_sub,
+                            c_zero, reset_grad,
+                        )  # fmt: skip
+                elif rep_q:
+                    for k in range(n):
+                        _step(
+                            k, xs[k], vv, ii, bb, rr, al, be, th, vr, rh, ba, c_sub, c_zero, k_ref,
+                            None, vrow_r, irow_r, brow_r, rrow_r,
+                        )  # fmt: skip
+                elif rev:
+                    for k in range(n):
+                        _back_step(
+                            k, first, vp, irow, brow, rrow, vprev, bprev, rprev, vfirst, sgm, gsl,
+                            gvl, gil, gal, gbl, gbe, gth, gxs, al, be, th, vr, rh, ba, c_sub,
+                            c_zero, reset_grad,
+                        )  # fmt: skip
         gv[lo:hi] = gvl
-        if ci is not None:
-            gi[lo:hi], galpha[lo:hi] = gil, gal
-        if cb is not None:
+        if gi is not None:
+            gi[lo:hi] = gil
+        if galpha is not None:
+            galpha[lo:hi] = gal
+        if gb is not None:
             gb[lo:hi] = gbl
         if gbeta is not None:
             gbeta[lo:hi] = gbe
@@ -471,10 +529,10 @@ class CPUEngine:
         save: bool,
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
         t_len, m = x.shape
-        spikes = _fresh((t_len, m), x.dtype)
+        spikes = buffers.empty((t_len, m), x.dtype)
         names = [k for k in ("v", "i", "b", "refrac") if state[k] is not None]
         n_ckpt = -(-t_len // CHUNK)
-        ckpt = {k: _fresh((n_ckpt, m), x.dtype) for k in names} if save else {}
+        ckpt = {k: buffers.empty((n_ckpt, m), x.dtype) for k in names} if save else {}
         p = {k: _param(t) for k, t in params.items()}
         s = {k: None if t is None else t.numpy() for k, t in state.items()}
         c = {k: ckpt[k].view(-1).numpy() if k in ckpt else None for k in ("v", "i", "b", "refrac")}
@@ -503,9 +561,10 @@ class CPUEngine:
         names = [k for k, used in (("v", 1), ("i", syn), ("b", ada), ("refrac", ref)) if used]
         c = dict.fromkeys(("v", "i", "b", "refrac"))
         c.update({k: t.view(-1).numpy() for k, t in zip(names, rest, strict=True)})
-        gx = _fresh((t_len, m), x.dtype)
-        block = _block(m, CHUNK * len(names))
-        scratch = _fresh((-(-m // block) * len(names) * CHUNK * block,), x.dtype)
+        gx = buffers.empty((t_len, m), x.dtype)
+        rows = 2 * CHUNK * len(names)  # two halves (see _backward) of CHUNK rows per plane
+        block = _block(m, rows)
+        scratch = buffers.empty((-(-m // block) * rows * block,), x.dtype)
         p = {k: _param(t) for k, t in params.items()}
         g = {k: None if t is None else t.numpy() for k, t in grads.items()}
         gs = grad_spikes.to(x.dtype)
@@ -517,7 +576,7 @@ class CPUEngine:
             *_reset_coefficients(cfg, x.dtype), _scalar(cfg.refractory, x.dtype) if ref else None,
             None if cfg.detach_reset else True, cfg.surrogate, cfg.surrogate_alpha,
             gx.view(-1).numpy(), g["v"], g["i"], g["b"],
-            g["beta"] if "beta" in need else None, g["alpha"] if syn else None,
+            g["beta"] if "beta" in need else None, g["alpha"] if "alpha" in need else None,
             g["threshold"] if "threshold" in need else None, scratch.numpy(), block,
         )  # fmt: skip
         return gx
@@ -529,5 +588,8 @@ def _scalar(value: float, dtype: torch.dtype) -> np.generic:
 
 
 def _reset_coefficients(cfg: Config, dtype: torch.dtype) -> tuple[np.generic, np.generic]:
-    """``(c_sub, c_zero)`` of :func:`_forward` for the config's reset, as scalars of ``dtype``."""
+    """``(c_sub, c_zero)`` of :func:`_forward` for the config's reset, as scalars of ``dtype``.
+
+    Runtime values, not compile-time switches: one compiled variant serves every reset mode
+    (specialising on the reset tripled the variants and the test suite's compile time)."""
     return _scalar(cfg.reset == 0, dtype), _scalar(cfg.reset == 1, dtype)

@@ -57,8 +57,8 @@ class Engine(Protocol):
 
         ``init`` holds the initial ``v, i, b`` (``None`` where absent). ``grads`` holds ``v, i, b``
         (``[M]``, the gradients of the final state, replaced in place by those of the initial state;
-        ``None`` where absent) and ``beta, alpha, threshold`` (``[M]`` zeros, accumulated;
-        only those named in ``need`` must be computed).
+        ``None`` where absent) and ``beta, alpha, threshold`` (``[M]`` zeros to accumulate into
+        for those named in ``need``, ``None`` for the others).
         """
 
 
@@ -153,7 +153,9 @@ class FusedNeuron(torch.autograd.Function):
             "i": flat(g_i) if cfg.synaptic else None,
             "b": flat(g_b) if cfg.adaptive else None,
         }
-        grads.update({k: v0.new_zeros(m) for k in ("beta", "alpha", "threshold")})
+        grads.update(
+            {k: v0.new_zeros(m) if k in need else None for k in ("beta", "alpha", "threshold")}
+        )
         init = {"v": v0, "i": i0, "b": b0}
         gx = ctx.engine.backward(cfg, gs2, tuple(saved), init, ctx.params, grads, need)
 
