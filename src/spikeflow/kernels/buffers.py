@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 MIN_BYTES = 1 << 20  # below this, glibc's own bins reuse freed memory without system calls
+ALIGN = 64  # bytes: a cache line, as torch aligns its CPU tensors
 DEFAULT_LIMIT = 256 << 20
 
 _NUMPY_DTYPES = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64)}
@@ -33,8 +34,9 @@ _NUMPY_DTYPES = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np
 
 class _Pool:
     """Freed buffers, oldest first, at most ``limit`` bytes in all. A buffer is kept as
-    ``(raw uint8 array, its address)``: reading the address back from numpy costs more than the
-    rest of a request.
+    ``(raw uint8 array, address)``: the address is the first 64-byte boundary in it (as torch
+    aligns its own tensors: a vector load never straddles two cache lines; ``malloc`` only
+    guarantees 16), and reading it back from numpy would cost more than the rest of a request.
 
     A buffer comes back from ``_Lease.__del__``, which may run in any thread, or in this one in the
     middle of a ``take`` (a garbage collection started by an allocation): the lock is reentrant and
@@ -50,13 +52,14 @@ class _Pool:
     def take(self, nbytes: int) -> tuple[np.ndarray, int]:
         """A buffer of exactly ``nbytes``: a kept one if there is one (the newest: most likely
         still in cache), else a new one."""
+        size = nbytes + ALIGN
         with self.lock:
             for key, buf in reversed(list(self.kept.items())):
-                if buf[0].nbytes == nbytes and self.kept.pop(key, None) is not None:
-                    self.kept_bytes -= nbytes
+                if buf[0].nbytes == size and self.kept.pop(key, None) is not None:
+                    self.kept_bytes -= size
                     return buf
-        raw = np.empty(nbytes, np.uint8)
-        return raw, raw.ctypes.data
+        raw = np.empty(size, np.uint8)
+        return raw, -(-raw.ctypes.data // ALIGN) * ALIGN
 
     def give(self, buf: tuple[np.ndarray, int]) -> None:
         """Keep ``buf`` for reuse, dropping the oldest kept buffers beyond the limit."""
@@ -99,15 +102,15 @@ class _Lease:
 
 
 def empty(shape: tuple[int, ...], dtype: torch.dtype) -> Tensor:
-    """An uninitialised CPU tensor of ``shape`` and ``dtype`` (float32 or float64); buffers of at
-    least ``MIN_BYTES`` come from (and return to) the pool.
-
-    A normal CPU tensor, except that its storage cannot be resized in place (it is numpy's).
+    """An uninitialised CPU tensor of ``shape`` and ``dtype`` (float32 or float64), its data
+    aligned to 64 bytes. Buffers of at least ``MIN_BYTES`` come from (and return to) the pool; a
+    pooled tensor is a normal CPU tensor, except that its storage cannot be resized in place (it is
+    numpy's). Smaller ones are plain ``torch.empty``.
     """
     np_dtype = _NUMPY_DTYPES[dtype]
     nbytes = math.prod(shape) * np_dtype.itemsize
     if nbytes < MIN_BYTES or _POOL.limit == 0:
-        return torch.from_numpy(np.empty(shape, np_dtype))
+        return torch.empty(shape, dtype=dtype)
     return torch.from_numpy(np.asarray(_Lease(_POOL.take(nbytes), shape, np_dtype.str)))
 
 
