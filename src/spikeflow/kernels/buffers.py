@@ -10,7 +10,7 @@ its last tensor is freed, and the next request of the same size reuses it: no sy
 page fault.
 
 What is kept: freed buffers of at least ``MIN_BYTES``, newest first, up to ``limit()`` bytes in
-all (oldest dropped first); smaller requests go to ``malloc`` directly. :func:`release` drops
+all (oldest dropped first); smaller requests are plain ``torch.empty``. :func:`release` drops
 every kept buffer; :func:`set_limit` changes the cap (0 turns keeping off). Buffers in use are never
 counted or touched.
 """
