@@ -444,15 +444,15 @@ def _backward(
                 rev = q < t1 - t0
                 # reverse step t = t1 - 1 - q of chunk c; every view is defined whether used or not
                 j = max(t1 - 1 - q - t0, 0)
-                t = t0 + j
+                t = min(t0 + j, n_steps - 1)  # clamped where unused (c = n_chunks)
                 vp, irow, brow, rrow = _rows(
                     blkbuf, half + j * n, n, span, p_i, p_b, p_r, ci, cb, cr,
                 )  # fmt: skip
                 jp = half + max(j - 1, 0) * n
                 vprev, _, bprev, rprev = _rows(blkbuf, jp, n, span, p_i, p_b, p_r, ci, cb, cr)
                 first = j == 0
-                gsl = _row_or_value(gs, min(t, n_steps - 1) * gst, lo, hi, gs_dense)  # dL/ds_t
-                gxs = gx[min(t, n_steps - 1) * m + lo : min(t, n_steps - 1) * m + hi]
+                gsl = _row_or_value(gs, t * gst, lo, hi, gs_dense)  # dL/ds_t
+                gxs = gx[t * m + lo : t * m + hi]
                 # replay step t0 - chunk + q of chunk c - 1 (the last chunk may be short), into
                 # the other half
                 tq = t0 - chunk + q
@@ -568,7 +568,6 @@ class CPUEngine:
         init: dict[str, Tensor | None],
         params: dict[str, Tensor],
         grads: dict[str, Tensor | None],
-        need: frozenset[str] = frozenset(("beta", "alpha", "threshold")),
     ) -> Tensor:
         x, *rest = saved
         t_len, m = x.shape
@@ -591,8 +590,7 @@ class CPUEngine:
             *_reset_coefficients(cfg, x.dtype), _scalar(cfg.refractory, x.dtype) if ref else None,
             None if cfg.detach_reset else True, cfg.surrogate, cfg.surrogate_alpha,
             gx.view(-1).numpy(), g["v"], g["i"], g["b"],
-            g["beta"] if "beta" in need else None, g["alpha"] if "alpha" in need else None,
-            g["threshold"] if "threshold" in need else None, scratch.numpy(), block,
+            g["beta"], g["alpha"], g["threshold"], scratch.numpy(), block,
         )  # fmt: skip
         return gx
 

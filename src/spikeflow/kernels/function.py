@@ -51,14 +51,13 @@ class Engine(Protocol):
         init: dict[str, Tensor | None],
         params: dict[str, Tensor],
         grads: dict[str, Tensor | None],
-        need: frozenset[str],
     ) -> Tensor:
         """Gradient of ``x`` ``[T, M]``.
 
         ``init`` holds the initial ``v, i, b`` (``None`` where absent). ``grads`` holds ``v, i, b``
         (``[M]``, the gradients of the final state, replaced in place by those of the initial state;
         ``None`` where absent) and ``beta, alpha, threshold`` (``[M]`` zeros to accumulate into
-        for those named in ``need``, ``None`` for the others).
+        where the caller wants that gradient, ``None`` where it does not).
         """
 
 
@@ -157,7 +156,7 @@ class FusedNeuron(torch.autograd.Function):
             {k: v0.new_zeros(m) if k in need else None for k in ("beta", "alpha", "threshold")}
         )
         init = {"v": v0, "i": i0, "b": b0}
-        gx = ctx.engine.backward(cfg, gs2, tuple(saved), init, ctx.params, grads, need)
+        gx = ctx.engine.backward(cfg, gs2, tuple(saved), init, ctx.params, grads)
 
         def param_grad(k: str) -> Tensor:
             return grads[k].view(ctx.shape).sum_to_size(ctx.param_shapes[k])

@@ -260,9 +260,9 @@ class TritonEngine:
         init: dict[str, Tensor],
         params: dict[str, Tensor],
         grads: dict[str, Tensor],
-        need: frozenset[str] = frozenset(),
     ) -> Tensor:
-        """See ``function.Engine.backward``; parameter gradients are always computed here."""
+        """See ``function.Engine.backward``. The kernel computes every parameter gradient; those
+        ``grads`` leaves ``None`` go to throwaway zeros (``_dense``)."""
         hist, flags = saved
         t_len, m = hist.shape
         init, params, grads = _dense(init, hist), _dense(params, hist), _dense(grads, hist)
