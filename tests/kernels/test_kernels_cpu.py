@@ -251,16 +251,54 @@ def test_state_that_broadcasts_over_the_batch():
     assert torch.equal(st_shared.v, st_full.v)
 
 
-def test_l2_size_is_read_or_defaulted(tmp_path, monkeypatch):
-    """The scratch budget follows the L2 size Linux reports; odd or unreadable entries: 512 KiB."""
-    assert (256 << 10) <= cpu._l2_bytes() <= (4 << 20)
-    assert 3 * cpu._l2_bytes() // 16 == cpu._SCRATCH_FLOATS
-    cache = tmp_path / "index2"
-    cache.mkdir()
+def test_cache_sizes_are_read_or_defaulted(tmp_path, monkeypatch):
+    """The scratch budget follows the L2 size Linux reports, the streaming threshold half the L3;
+    an entry of another level or an unreadable one gives the default."""
+    assert (256 << 10) <= 16 * cpu._SCRATCH_FLOATS // 3 <= (4 << 20)
+    assert cpu._cache_bytes(3, 32 << 20) // 2 == cpu.STREAM_BYTES
     real_path = cpu.Path
-    monkeypatch.setattr(cpu, "Path", lambda p: cache if "index2" in str(p) else real_path(p))
-    for level, size, expected in [("2", "2048K", 2 << 20), ("2", "1M", 1 << 20),
-                                  ("3", "32M", 512 << 10), ("2", "big", 512 << 10)]:  # fmt: skip
-        (cache / "level").write_text(level + "\n")
-        (cache / "size").write_text(size + "\n")
-        assert cpu._l2_bytes() == expected
+    monkeypatch.setattr(cpu, "Path", lambda p: tmp_path / real_path(p).name)
+    for index in ("index2", "index3"):
+        (tmp_path / index).mkdir()
+    for level, index, size, expected in [
+        (2, "2", "2048K", 2 << 20),
+        (2, "2", "1M", 1 << 20),
+        (3, "3", "32M", 32 << 20),
+        (3, "3", "1048576", 1 << 20),
+        (2, "3", "32M", 7),  # index2 describes an L3
+        (2, "2", "big", 7),
+        (3, "3", "", 7),
+    ]:
+        (tmp_path / f"index{level}" / "level").write_text(index + "\n")
+        (tmp_path / f"index{level}" / "size").write_text(size + "\n")
+        assert cpu._cache_bytes(level, 7) == expected
+    assert cpu._cache_bytes(4, 7) == 7  # no such entry
+
+
+@pytest.mark.parametrize(
+    ("kind", "dtype"), [(k, torch.float32) for k in KINDS] + [("alif", torch.float64)]
+)
+def test_streamed_outputs_match_the_reference(kind, dtype, monkeypatch):
+    """Outputs over ``STREAM_BYTES`` are written with aligned non-temporal stores: forced here on
+    small layers whose rows are whole cache lines (M = 336: several blocks and a short last one),
+    every model, with the refractory period, un-detached reset and float64."""
+    monkeypatch.setattr(cpu, "STREAM_BYTES", 0)
+    decided = []
+    streams = cpu._streams
+    monkeypatch.setattr(cpu, "_streams", lambda out: decided.append(streams(out)) or decided[-1])
+    model = make_model(kind, refractory=1, detach_reset=False).to(dtype)
+    x = drive((2 * cpu.CHUNK + 3, 3, 112), dtype, seed=5).requires_grad_()
+    compare(kind, model, x, random_state(model, x[0]), "cpu")
+    assert decided == [True, True]  # the spikes, then the input gradient
+
+
+def test_streaming_needs_aligned_rows(monkeypatch):
+    monkeypatch.setattr(cpu, "STREAM_BYTES", 0)
+    base = torch.zeros(4, 80)
+    assert base.data_ptr() % 64 == 0  # torch's allocator aligns to 64 bytes
+    assert cpu._streams(base[:, 16:]) is True  # rows 320 bytes apart, each starting on a line
+    assert cpu._streams(torch.zeros(4, 72)[:, :64]) is None  # rows 288 bytes apart
+    assert cpu._streams(torch.zeros(4, 24)) is None  # rows 96 bytes apart
+    assert cpu._streams(torch.zeros(4, 64)[:, 1:]) is None  # starts 4 bytes into a line
+    monkeypatch.setattr(cpu, "STREAM_BYTES", 1 << 20)
+    assert cpu._streams(torch.zeros(4, 64)) is None  # small enough to stay in cache

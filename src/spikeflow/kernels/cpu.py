@@ -34,8 +34,9 @@ from pathlib import Path
 import numba
 import numpy as np
 import torch
+from llvmlite import ir
 from numba import njit, prange, types
-from numba.extending import overload
+from numba.extending import intrinsic, overload
 from torch import Tensor
 
 from spikeflow.kernels import buffers
@@ -45,21 +46,24 @@ MIN_BLOCK = 64  # neurons per parallel block: bounds, and the granularity (one c
 MAX_BLOCK = 16384  # is 16; 64 keeps every block's rows 256-byte aligned in float32)
 
 
-def _l2_bytes() -> int:
-    """A core's L2 cache in bytes as Linux reports it, or 512 KiB where it cannot be read."""
-    cache = Path("/sys/devices/system/cpu/cpu0/cache/index2")
+def _cache_bytes(level: int, default: int) -> int:
+    """The size in bytes of the level-``level`` cache (2 or 3) of CPU 0 as Linux reports it, or
+    ``default`` where it cannot be read."""
+    cache = Path(f"/sys/devices/system/cpu/cpu0/cache/index{level}")
     try:
-        if (cache / "level").read_text().strip() != "2":
-            return 512 << 10
+        if (cache / "level").read_text().strip() != str(level):
+            return default
         size = (cache / "size").read_text().strip()
         units = {"K": 1 << 10, "M": 1 << 20}
-        nbytes = int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
-    except (OSError, ValueError):
-        return 512 << 10
-    return min(max(nbytes, 256 << 10), 4 << 20)
+        return int(size[:-1]) * units[size[-1]] if size[-1] in units else int(size)
+    except (OSError, ValueError, IndexError):
+        return default
 
 
-_SCRATCH_FLOATS = 3 * _l2_bytes() // 16  # backward scratch per thread: 3/4 of L2 in float32
+# backward scratch per thread: 3/4 of L2 (read as 256 KiB to 4 MiB) in float32
+_SCRATCH_FLOATS = 3 * min(max(_cache_bytes(2, 512 << 10), 256 << 10), 4 << 20) // 16
+# outputs of at least half the L3 (the input streams through it too) are written past the caches
+STREAM_BYTES = _cache_bytes(3, 32 << 20) // 2
 CHUNK = 8  # steps between the forward's state checkpoints (the backward replays one chunk)
 # floats between the two halves of a block's backward scratch. Rows are multiples of 64 floats, so
 # without it a row the replay writes and the row the reverse pass reads in the same loop are often
@@ -109,46 +113,95 @@ def _row_or_value_impl(a, base, lo, hi, rowwise):
     return lambda a, base, lo, hi, rowwise: a[base + lo : base + hi]
 
 
-@njit(cache=True, error_model="numpy")
-def _surrogate_row(kind, a, v, shift, out):
-    """``out = Surrogate.grad(v - shift)`` for the surrogate with id ``kind``
-    (``plan.SURROGATE_IDS``); ``shift`` is a scalar or a row like ``v``.
+def _surrogate(sgc, z):
+    """``Surrogate.grad(z)`` for the one surrogate whose constants ``sgc`` holds (see
+    :func:`_surrogate_constants`): the others' slots are ``None``, so the surrogate is chosen at
+    compile time and its code inlined into the neuron loop. (Inline, the backward reads and writes
+    no surrogate row: 10-25 % faster than a vectorised row loop per surrogate.)"""
 
-    One loop per surrogate, so each loop vectorises. Constants are folded in double precision and
-    rounded to the rows' dtype once, as torch does with Python scalars, so a float32 row is computed
-    in float32 (a float64 constant would promote every element).
+
+@overload(_surrogate, inline="always")
+def _surrogate_impl(sgc, z):
+    kind = next(i for i, t in enumerate(sgc.types) if not isinstance(t, types.NoneType)) // 2
+    if kind == 0:  # arc-tangent: h / (1 + (c z)^2)
+
+        def impl(sgc, z):
+            c, h = sgc[0], sgc[1]
+            w = c * z
+            return h / (type(z)(1) + w * w)
+
+    elif kind == 1:  # sigmoid: a s (1 - s), s = 1 / (1 + exp(-a z))
+
+        def impl(sgc, z):
+            a = sgc[2]
+            one = type(z)(1)
+            s = one / (one + math.exp(-a * z))
+            return a * s * (one - s)
+
+    elif kind == 2:  # fast sigmoid: h / (1 + a |z|)^2
+
+        def impl(sgc, z):
+            a, h = sgc[4], sgc[5]
+            q = type(z)(1) + a * abs(z)
+            return h / (q * q)
+
+    elif kind == 3:  # triangle: a max(0, 1 - a |z|)
+
+        def impl(sgc, z):
+            a = sgc[6]
+            return a * max(type(z)(0), type(z)(1) - a * abs(z))
+
+    elif kind == 4:  # straight-through window: a where |z| < w
+
+        def impl(sgc, z):
+            a, w = sgc[8], sgc[9]
+            return a if abs(z) < w else type(z)(0)
+
+    else:  # erfc: c exp(-(a z)^2)
+
+        def impl(sgc, z):
+            a, c = sgc[10], sgc[11]
+            w = a * z
+            return c * math.exp(-(w * w))
+
+    return impl
+
+
+@intrinsic
+def _stream_store(typingctx, arr, k, value):
+    """``arr[k] = value`` as a non-temporal store: written past the caches, without reading the
+    line first.
+
+    Declared 64-byte aligned, so that the loop vectoriser's stores of 8 or 16 elements become
+    aligned ``vmovntps``/``vmovntpd`` (an unaligned non-temporal vector store is split into one
+    scalar store per element). Valid only in a neuron loop that starts at ``k = 0`` on a row whose
+    first element is 64-byte aligned (see :func:`_streams`).
     """
-    dt = v.dtype.type
-    one, zero = dt(1), dt(0)
-    if kind == 0:
-        c, h = dt(0.5 * math.pi * a), dt(0.5 * a)
-        for k in range(v.shape[0]):
-            z = c * (v[k] - _at(shift, k))
-            out[k] = h / (one + z * z)
-    elif kind == 1:
-        aa = dt(a)
-        for k in range(v.shape[0]):
-            s = one / (one + math.exp(-aa * (v[k] - _at(shift, k))))
-            out[k] = aa * s * (one - s)
-    elif kind == 2:
-        aa, h = dt(a), dt(0.5 * a)
-        for k in range(v.shape[0]):
-            q = one + aa * abs(v[k] - _at(shift, k))
-            out[k] = h / (q * q)
-    elif kind == 3:
-        aa = dt(a)
-        for k in range(v.shape[0]):
-            out[k] = aa * max(zero, one - aa * abs(v[k] - _at(shift, k)))
-    elif kind == 4:
-        aa, w = dt(a), dt(0.5 / a)
-        for k in range(v.shape[0]):
-            out[k] = aa if abs(v[k] - _at(shift, k)) < w else zero
-    else:
-        c = dt(a / math.sqrt(math.pi))
-        aa = dt(a)
-        for k in range(v.shape[0]):
-            z = aa * (v[k] - _at(shift, k))
-            out[k] = c * math.exp(-(z * z))
+
+    def codegen(context, builder, signature, args):
+        a, kk, v = args
+        ary = context.make_array(signature.args[0])(context, builder, a)
+        store = builder.store(v, builder.gep(ary.data, [kk]), align=64)
+        one = ir.Constant(ir.IntType(32), 1)
+        store.set_metadata("nontemporal", builder.module.add_metadata([one]))
+        return context.get_dummy_value()
+
+    return types.void(arr, k, value), codegen
+
+
+def _put(stream, arr, k, value):
+    """``arr[k] = value``; a non-temporal store where ``stream`` is not ``None``."""
+
+
+@overload(_put, inline="always")
+def _put_impl(stream, arr, k, value):
+    if isinstance(stream, types.NoneType):
+
+        def impl(stream, arr, k, value):
+            arr[k] = value
+
+        return impl
+    return lambda stream, arr, k, value: _stream_store(arr, k, value)
 
 
 def _opt(present, value):
@@ -185,15 +238,16 @@ def _reset_by(c_sub, c_zero, theta, vp, vr):
 @njit(cache=True, error_model="numpy")
 def _step(
     k, u, vl, il, bl, rl, al, be, th, vr, rh, ba, c_sub, c_zero, k_ref, srow, vrow, irow, brow,
-    rrow,
+    rrow, stream,
 ):  # fmt: skip
     """Neuron ``k``'s step of the recurrence with input ``u``, updating the state rows
     ``vl`` (and ``il``, ``bl``, ``rl`` where the model has them) in place.
 
     The one definition of a step: the forward runs it, and the backward replays it, so the two are
     bitwise equal. Outputs, each ``None`` to skip: ``srow`` the spike; ``vrow`` the membrane before
-    reset ``vp``; ``irow``, ``brow``, ``rrow`` the state before the step. Parameters are rows or
-    scalars (:func:`_at`); ``None`` prunes a term at compile time.
+    reset ``vp``; ``irow``, ``brow``, ``rrow`` the state before the step. ``stream`` picks the
+    store of the spike (:func:`_put`). Parameters are rows or scalars (:func:`_at`); ``None`` prunes
+    a term at compile time.
     """
     dt = vl.dtype.type
     zero, one = dt(0), dt(1)
@@ -221,7 +275,7 @@ def _step(
         spk = spk & free
     s = one if spk else zero
     if srow is not None:
-        srow[k] = s
+        _put(stream, srow, k, s)
     vl[k] = vp - s * _reset_by(c_sub, c_zero, theta, vp, _at(vr, k))
     if rl is not None:
         rl[k] = k_ref if spk else max(rl[k] - one, zero)
@@ -231,17 +285,18 @@ def _step(
 
 @njit(cache=True, error_model="numpy")
 def _back_step(
-    k, first, vp, irow, brow, rrow, vprev, bprev, rprev, vfirst, sgm, gsl, gvl, gil, gal, gbl, gbe,
-    gth, gxs, al, be, th, vr, rh, ba, c_sub, c_zero, reset_grad,
+    k, first, vp, irow, brow, rrow, vprev, bprev, rprev, vfirst, sgc, gsl, gvl, gil, gal, gbl, gbe,
+    gth, gxs, al, be, th, vr, rh, ba, c_sub, c_zero, reset_grad, stream,
 ):  # fmt: skip
     """Neuron ``k``'s reverse step: carries ``dL/dv`` (``gvl``, and ``gil``, ``gbl``) back through
     reset, spike and leak of step ``t`` and writes ``dL/dx_t`` to ``gxs[k]``.
 
     ``vp, irow, brow, rrow`` are the replayed step's rows (:func:`_step`), ``vprev, bprev, rprev``
     the previous step's, used for ``d vp_t / d beta`` unless ``first`` (the chunk's first step,
-    whose previous membrane is the checkpoint row ``vfirst``). ``sgm`` is the surrogate row,
-    ``gsl`` the row or single value ``dL/ds_t``. ``gal, gbe, gth`` accumulate the gradients of
-    alpha, beta and threshold. ``None`` prunes a term at compile time.
+    whose previous membrane is the checkpoint row ``vfirst``). ``sgc`` selects the surrogate
+    (:func:`_surrogate`), ``gsl`` is the row or single value ``dL/ds_t``. ``gal, gbe, gth``
+    accumulate the gradients of alpha, beta and threshold. ``stream`` picks the store of ``gxs``
+    (:func:`_put`). ``None`` prunes a term at compile time.
     """
     dt = gvl.dtype.type
     zero, one = dt(0), dt(1)
@@ -259,7 +314,7 @@ def _back_step(
         g_s += _at(ba, k) * gbl[k]  # b_t = rho b_{t-1} + beta_a s_t
     if reset_grad is not None:  # the reset term depends on s_t
         g_s -= gvl[k] * _reset_by(c_sub, c_zero, theta, vp[k], _at(vr, k))
-    sg = sgm[k]
+    sg = _surrogate(sgc, vp[k] - theta)
     if rrow is not None:
         sg = sg if free else zero
     g_vp = gvl[k] * (one - s * c_zero) + g_s * sg
@@ -292,14 +347,14 @@ def _back_step(
         if gal is not None:
             gal[k] += g_u * irow[k]
         gil[k] = _at(al, k) * g_u
-    gxs[k] = g_u
+    _put(stream, gxs, k, g_u)
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _forward(
     x, xst, n_steps, v, cur, adapt, refrac,
     beta, alpha, thr, v_reset, rho, beta_a, c_sub, c_zero, k_ref,
-    spikes, cv, ci, cb, cr, chunk, block,
+    spikes, stream, cv, ci, cb, cr, chunk, block,
 ):  # fmt: skip
     """The recurrence of :mod:`spikeflow.kernels.plan` over ``n_steps`` steps, in place on the state.
 
@@ -313,7 +368,8 @@ def _forward(
     before steps ``0, chunk, 2 chunk, ...``.
 
     ``c_sub, c_zero`` pick the reset: ``v - s * (c_sub * theta + c_zero * (v - v_reset))`` is
-    ``v - s * theta``, ``v - s * (v - v_reset)`` or ``v``. Every block handles ``block`` neurons.
+    ``v - s * theta``, ``v - s * (v - v_reset)`` or ``v``. ``stream`` (``True`` or ``None``) writes
+    the spikes past the caches, see :func:`_streams`. Every block handles ``block`` neurons.
     """
     m = v.shape[0]
     for blk in prange((m + block - 1) // block):
@@ -339,7 +395,7 @@ def _forward(
             for k in range(hi - lo):
                 _step(
                     k, xs[k], vl, il, bl, rl, al, be, th, vr, rh, ba, c_sub, c_zero, k_ref, ss,
-                    None, None, None, None,
+                    None, None, None, None, stream,
                 )  # fmt: skip
         v[lo:hi] = vl
         if cur is not None:
@@ -372,8 +428,8 @@ def _rows_impl(blkbuf, o, n, span, p_i, p_b, p_r, ci, cb, cr):
 def _backward(
     gs, gst, gs_dense, x, xst, n_steps, cv, ci, cb, cr, chunk,
     beta, alpha, thr, v_reset, rho, beta_a, c_sub, c_zero, k_ref,
-    reset_grad, sg_kind, sg_alpha,
-    gx, gv, gi, gb, gbeta, galpha, gthr, scratch, block,
+    reset_grad, sgc,
+    gx, stream, gv, gi, gb, gbeta, galpha, gthr, scratch, block,
 ):  # fmt: skip
     """Reverse-time pass of :func:`_forward`, one chunk of ``chunk`` steps at a time.
 
@@ -396,7 +452,8 @@ def _backward(
     then stream side by side, as in the forward, instead of in turns with the core waiting on each.
     ``scratch`` holds both halves for every block (allocated by the caller: buffers of this size
     allocated inside the kernel would be mapped and faulted in afresh by every worker thread on every
-    call). The surrogate is computed a row at a time (one vectorised loop per surrogate kind).
+    call). The surrogate is inlined into the reverse step (``sgc``, :func:`_surrogate_constants`).
+    ``stream`` (``True`` or ``None``) writes ``dL/dx`` past the caches, see :func:`_streams`.
     """
     m = gv.shape[0]
     dt = gv.dtype.type
@@ -420,7 +477,6 @@ def _backward(
         gvl, gil, gbl = gv[lo:hi].copy(), _local(gi, lo, hi), _local(gb, lo, hi)
         gal, gbe = _opt(galpha, np.zeros(n, dt)), _opt(gbeta, np.zeros(n, dt))
         gth = _opt(gthr, np.zeros(n, dt))
-        sgm, work = np.empty(n, dt), _opt(cb, np.empty(n, dt))
         for c in range(n_chunks, -1, -1):
             # reverse chunk c (none at c = n_chunks), replay chunk c - 1 (none at c = 0)
             t0 = c * chunk
@@ -462,36 +518,29 @@ def _backward(
                 vrow_r, irow_r, brow_r, rrow_r = _rows(
                     blkbuf, prev_half + q * n, n, span, p_i, p_b, p_r, ci, cb, cr,
                 )  # fmt: skip
-                if rev:
-                    if cb is not None:  # theta_t = threshold + b_{t-1}
-                        for k in range(n):
-                            work[k] = _at(th, k) + brow[k]
-                        _surrogate_row(sg_kind, sg_alpha, vp, work, sgm)
-                    else:
-                        _surrogate_row(sg_kind, sg_alpha, vp, th, sgm)
                 if rev and rep_q:
                     for k in range(n):
                         _step(
                             k, xs[k], vv, ii, bb, rr, al, be, th, vr, rh, ba, c_sub, c_zero, k_ref,
-                            None, vrow_r, irow_r, brow_r, rrow_r,
+                            None, vrow_r, irow_r, brow_r, rrow_r, None,
                         )  # fmt: skip
                         _back_step(
-                            k, first, vp, irow, brow, rrow, vprev, bprev, rprev, vfirst, sgm, gsl,
+                            k, first, vp, irow, brow, rrow, vprev, bprev, rprev, vfirst, sgc, gsl,
                             gvl, gil, gal, gbl, gbe, gth, gxs, al, be, th, vr, rh, ba, c_sub,
-                            c_zero, reset_grad,
+                            c_zero, reset_grad, stream,
                         )  # fmt: skip
                 elif rep_q:
                     for k in range(n):
                         _step(
                             k, xs[k], vv, ii, bb, rr, al, be, th, vr, rh, ba, c_sub, c_zero, k_ref,
-                            None, vrow_r, irow_r, brow_r, rrow_r,
+                            None, vrow_r, irow_r, brow_r, rrow_r, None,
                         )  # fmt: skip
                 elif rev:
                     for k in range(n):
                         _back_step(
-                            k, first, vp, irow, brow, rrow, vprev, bprev, rprev, vfirst, sgm, gsl,
+                            k, first, vp, irow, brow, rrow, vprev, bprev, rprev, vfirst, sgc, gsl,
                             gvl, gil, gal, gbl, gbe, gth, gxs, al, be, th, vr, rh, ba, c_sub,
-                            c_zero, reset_grad,
+                            c_zero, reset_grad, stream,
                         )  # fmt: skip
         gv[lo:hi] = gvl
         if gi is not None:
@@ -556,7 +605,8 @@ class CPUEngine:
             p["beta"], p["alpha"] if cfg.synaptic else None, p["threshold"], p["v_reset"],
             p["rho"] if cfg.adaptive else None, p["beta_a"] if cfg.adaptive else None,
             *_reset_coefficients(cfg, x.dtype), _scalar(cfg.refractory, x.dtype),
-            spikes.view(-1).numpy(), c["v"], c["i"], c["b"], c["refrac"], CHUNK, _block(m, 1),
+            spikes.view(-1).numpy(), _streams(spikes), c["v"], c["i"], c["b"], c["refrac"], CHUNK,
+            _block(m, 1),
         )  # fmt: skip
         return spikes, ((x, *ckpt.values()) if save else ())
 
@@ -588,8 +638,8 @@ class CPUEngine:
             p["beta"], p["alpha"] if syn else None, p["threshold"], p["v_reset"],
             p["rho"] if ada else None, p["beta_a"] if ada else None,
             *_reset_coefficients(cfg, x.dtype), _scalar(cfg.refractory, x.dtype) if ref else None,
-            None if cfg.detach_reset else True, cfg.surrogate, cfg.surrogate_alpha,
-            gx.view(-1).numpy(), g["v"], g["i"], g["b"],
+            None if cfg.detach_reset else True, _surrogate_constants(cfg, x.dtype),
+            gx.view(-1).numpy(), _streams(gx), g["v"], g["i"], g["b"],
             g["beta"], g["alpha"], g["threshold"], scratch.numpy(), block,
         )  # fmt: skip
         return gx
@@ -606,3 +656,40 @@ def _reset_coefficients(cfg: Config, dtype: torch.dtype) -> tuple[np.generic, np
     Runtime values, not compile-time switches: one compiled variant serves every reset mode
     (specialising on the reset tripled the variants and the test suite's compile time)."""
     return _scalar(cfg.reset == 0, dtype), _scalar(cfg.reset == 1, dtype)
+
+
+def _surrogate_constants(cfg: Config, dtype: torch.dtype) -> tuple:
+    """The two constants of :func:`_surrogate` for the config's surrogate (id ``k``,
+    ``plan.SURROGATE_IDS``) at slots ``2k, 2k + 1`` of a 12-tuple whose other slots are ``None``:
+    flat, since numba passes tuples of scalars into a parallel loop but not nested ones.
+
+    Folded in double precision and rounded to ``dtype`` once (as torch does with Python scalars),
+    so a float32 row is computed in float32 (a float64 constant would promote every element).
+    """
+    a = cfg.surrogate_alpha
+    consts = (
+        (0.5 * math.pi * a, 0.5 * a),
+        (a, a),
+        (a, 0.5 * a),
+        (a, a),
+        (a, 0.5 / a),
+        (a, a / math.sqrt(math.pi)),
+    )[cfg.surrogate]
+    slots: list = [None] * 12
+    slots[2 * cfg.surrogate : 2 * cfg.surrogate + 2] = [_scalar(c, dtype) for c in consts]
+    return tuple(slots)
+
+
+def _streams(out: Tensor) -> bool | None:
+    """``True`` where the kernel writes ``out`` ``[T, M]`` with non-temporal stores (:func:`_put`),
+    else ``None``.
+
+    A store past the caches saves reading each line before writing it (a third of a streaming
+    kernel's memory traffic), but whoever reads ``out`` next then reads it from memory: worth it
+    only where ``out`` would not stay in cache anyway (``STREAM_BYTES``, half the L3). The stores
+    are 64-byte aligned vectors, so every row of every block must start on a cache line: blocks
+    are multiples of ``MIN_BLOCK`` neurons, so the rows' stride must be too.
+    """
+    size = out.element_size()
+    aligned = out.data_ptr() % 64 == 0 and out.stride(0) * size % 64 == 0 and out.stride(1) == 1
+    return True if aligned and out.numel() * size >= STREAM_BYTES else None
