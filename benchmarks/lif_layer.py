@@ -88,7 +88,7 @@ def main() -> None:
             print(
                 f"\nspikeflow moves ~{moved / 1e6:.0f} MB in {base['time'] * 1e3:.1f} ms = "
                 f"{rate / 1e9:.1f} GB/s, {100 * rate / bandwidth:.0f}% of this machine's copy "
-                f"bandwidth ({bandwidth / 1e9:.1f} GB/s, numpy copy of 512 MiB).\n"
+                f"bandwidth ({bandwidth / 1e9:.1f} GB/s, 512 MiB copied on all cores).\n"
             )
 
 

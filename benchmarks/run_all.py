@@ -48,7 +48,7 @@ def main() -> int:
     header = [
         "# spikeflow benchmarks\n",
         f"Run {datetime.datetime.now():%Y-%m-%d %H:%M} by `benchmarks/run_all.py`.\n",
-        f"Machine: {machine()}. Copy bandwidth (numpy, 512 MiB, read + write): "
+        f"Machine: {machine()}. Copy bandwidth (512 MiB on all cores, read + write): "
         f"{bandwidth / 1e9:.1f} GB/s.\n",
         "Times are medians over all timed runs of several rounds, the libraries taking turns, each "
         "turn in a fresh process; peak memory is the rise of the resident set during one step (see "
