@@ -10,6 +10,7 @@ times come from another child with the default allocator.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import platform
@@ -96,7 +97,7 @@ def memory_bandwidth(mib: int = 512, repeats: int = 5) -> float:
     dst = np.empty_like(src)
     cores = os.cpu_count() or 1
     edges = [len(src) * i // cores for i in range(cores + 1)]
-    parts = [(dst[a:b], src[a:b]) for a, b in zip(edges, edges[1:], strict=False)]
+    parts = [(dst[a:b], src[a:b]) for a, b in itertools.pairwise(edges)]
     with ThreadPoolExecutor(cores) as pool:
 
         def copy() -> None:
