@@ -11,15 +11,16 @@ numba prunes their code; uniform parameters are passed as scalars. Compilation i
 (``cache=True``): the first call per variant and dtype compiles (seconds), later processes load the
 machine code. The tensors' memory is used in place through ``Tensor.numpy()``; new buffers
 (spikes, gradients, checkpoints) come from :mod:`spikeflow.kernels.buffers`, which reuses them
-from one call to the next.
+from one call to the next. Outputs of half the L3 or more (spikes, ``dL/dx``) are written past the
+caches with non-temporal stores (:func:`_streams`): no read of each line before it is written.
 
 One step of one neuron is written once, in :func:`_step`; the forward runs it and the backward
 replays it. Saved for backward: the input itself (no copy) and the state every ``CHUNK`` steps
 (one float per neuron and ``CHUNK`` steps per state variable), see :func:`_forward`. The backward
 walks the chunks from last to first: it replays a chunk from its checkpoint (so membrane and spikes
 are bitwise equal to the forward's, and no spike flags need saving) into a scratch that stays in
-cache, and runs the reverse-time pass over the chunk replayed before, both in one neuron loop (see
-:func:`_backward`). The scratch does not grow with ``T``, so blocks stay wide (long contiguous
+cache, and runs the reverse-time pass over the chunk replayed before, both in one neuron loop that
+takes two steps of each at a time (see :func:`_backward`). The scratch does not grow with ``T``, so blocks stay wide (long contiguous
 rows) for any sequence length.
 
 float32 and float64 run natively; other dtypes never reach this engine (the dispatcher falls back to
@@ -29,6 +30,7 @@ the reference scan for bfloat16 and float16).
 from __future__ import annotations
 
 import math
+import platform
 from pathlib import Path
 
 import numba
@@ -36,6 +38,7 @@ import numpy as np
 import torch
 from llvmlite import ir
 from numba import njit, prange, types
+from numba.core import cgutils
 from numba.extending import intrinsic, overload
 from torch import Tensor
 
@@ -187,6 +190,41 @@ def _stream_store(typingctx, arr, k, value):
         return context.get_dummy_value()
 
     return types.void(arr, k, value), codegen
+
+
+_X86 = platform.machine().lower() in ("x86_64", "amd64")
+
+
+@intrinsic
+def _fence(typingctx):
+    """A fence that orders the non-temporal stores before it: ``sfence`` on x86, as glibc's
+    ``memcpy`` and the Linux kernel use after theirs (LLVM's ``fence seq_cst`` becomes a locked
+    no-op there), a full fence elsewhere (``dmb`` on ARM)."""
+
+    def codegen(context, builder, signature, args):
+        if _X86:
+            void = ir.FunctionType(ir.VoidType(), [])
+            builder.call(
+                cgutils.get_or_insert_function(builder.module, void, "llvm.x86.sse.sfence"), []
+            )
+        else:
+            builder.fence("seq_cst")
+        return context.get_dummy_value()
+
+    return types.void(), codegen
+
+
+def _drain(stream):
+    """After a block's non-temporal stores (``stream`` not ``None``): a fence, so that they are
+    visible to every thread by the end of the parallel loop, as glibc's ``memcpy`` ends its own
+    non-temporal copies with one (they are weakly ordered). Nothing where ``stream`` is ``None``."""
+
+
+@overload(_drain, inline="always")
+def _drain_impl(stream):
+    if isinstance(stream, types.NoneType):
+        return lambda stream: None
+    return lambda stream: _fence()
 
 
 def _put(stream, arr, k, value):
@@ -404,6 +442,7 @@ def _forward(
             adapt[lo:hi] = bl
         if refrac is not None:
             refrac[lo:hi] = rl
+        _drain(stream)
 
 
 def _rows(blkbuf, o, n, span, p_i, p_b, p_r, ci, cb, cr):
@@ -607,6 +646,7 @@ def _backward(
             gbeta[lo:hi] = gbe
         if gthr is not None:
             gthr[lo:hi] = gth
+        _drain(stream)
 
 
 def _param(t: Tensor) -> np.ndarray | np.generic:
