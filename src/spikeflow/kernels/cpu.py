@@ -20,8 +20,8 @@ replays it. Saved for backward: the input itself (no copy) and the state every `
 walks the chunks from last to first: it replays a chunk from its checkpoint (so membrane and spikes
 are bitwise equal to the forward's, and no spike flags need saving) into a scratch that stays in
 cache, and runs the reverse-time pass over the chunk replayed before, both in one neuron loop that
-takes two steps of each at a time (see :func:`_backward`). The scratch does not grow with ``T``, so blocks stay wide (long contiguous
-rows) for any sequence length.
+takes two steps of each at a time (see :func:`_backward`). The scratch does not grow with ``T``,
+so blocks stay wide (long contiguous rows) for any sequence length.
 
 float32 and float64 run natively; other dtypes never reach this engine (the dispatcher falls back to
 the reference scan for bfloat16 and float16).
