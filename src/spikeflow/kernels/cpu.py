@@ -781,8 +781,9 @@ def _streams(out: Tensor) -> bool | None:
     A store past the caches saves reading each line before writing it (a third of a streaming
     kernel's memory traffic), but whoever reads ``out`` next then reads it from memory: worth it
     only where ``out`` would not stay in cache anyway (``STREAM_BYTES``, half the L3). The stores
-    are 64-byte aligned vectors, so every row of every block must start on a cache line: blocks
-    are multiples of ``MIN_BLOCK`` neurons, so the rows' stride must be too.
+    are 64-byte aligned vectors, so every row of every block must start on a cache line: the data
+    on a 64-byte boundary, the rows' stride a multiple of 64 bytes, the neurons contiguous (blocks
+    start at multiples of ``MIN_BLOCK`` neurons, whole cache lines).
     """
     size = out.element_size()
     aligned = out.data_ptr() % 64 == 0 and out.stride(0) * size % 64 == 0 and out.stride(1) == 1

@@ -257,9 +257,9 @@ class TritonEngine:
         cfg: Config,
         grad_spikes: Tensor,
         saved: tuple[Tensor, ...],
-        init: dict[str, Tensor],
+        init: dict[str, Tensor | None],
         params: dict[str, Tensor],
-        grads: dict[str, Tensor],
+        grads: dict[str, Tensor | None],
     ) -> Tensor:
         """See ``function.Engine.backward``. The kernel computes every parameter gradient; those
         ``grads`` leaves ``None`` go to throwaway zeros (``_dense``)."""
