@@ -4,20 +4,40 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench lint format fashion convert clean clean-cache
+# The project's own venvs get this torch first (a CPU build from local disk), so that installing
+# the project, which asks only for a range, never pulls a CUDA build.
+TORCH ?= torch==2.13.0
+# pytest-xdist workers for `make test` ("auto": one per core)
+WORKERS ?= auto
+
+.PHONY: demo test test-threads test-slow bench lint typecheck check wheel-check format fashion \
+	convert clean clean-cache
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (Python 3.11 is required)"; exit 1; }
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,temporal]'
+	$(BIN)/python -m pip install --quiet '$(TORCH)'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/spikeflow demo --out runs/demo
 
+# Tests run in random order (pytest-randomly prints the seed: rerun one order with
+# --randomly-seed=N, none with -p no:randomly), whole files per worker (a file's kernels compile
+# in one process; workers share numba's on-disk cache, see spikeflow/_numba_cache.py).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" -n $(WORKERS) --dist loadfile
+
+# the kernels under other numba thread counts (block sizes and the parallel split depend on them)
+THREAD_COUNTS ?= 1 3 6 16
+test-threads: $(STAMP)
+	for n in $(THREAD_COUNTS); do \
+	  echo "NUMBA_NUM_THREADS=$$n"; \
+	  NUMBA_NUM_THREADS=$$n $(BIN)/python -m pytest -q -x -m "not slow" \
+	    tests/kernels/test_kernels_cpu.py || exit 1; \
+	done
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
@@ -43,6 +63,7 @@ BENCH := .venv-bench
 $(BENCH)/.installed: pyproject.toml benchmarks/requirements.txt
 	test -x $(BENCH)/bin/python || $(PY) -m venv $(BENCH)
 	$(BENCH)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH)/bin/python -m pip install --quiet '$(TORCH)'
 	$(BENCH)/bin/python -m pip install --quiet -e . -r benchmarks/requirements.txt
 	touch $@
 
@@ -53,14 +74,39 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 
+# mypy over src/ (settings in pyproject.toml)
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+check: lint typecheck test test-threads
+
+# The wheel installs next to a torch the user already has and leaves it alone: a fresh venv with
+# another torch build ($(OTHER_TORCH), a CUDA build on this machine), then the wheel, then a check
+# that torch is unchanged and a LIF layer runs (on the fused numba kernel).
+OTHER_TORCH ?= 2.14.1
+WHEEL_VENV := build/wheel-check
+wheel-check: $(STAMP)
+	rm -rf dist $(WHEEL_VENV)
+	$(BIN)/python -m build --wheel --outdir dist .
+	$(PY) -m venv $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install --quiet 'torch==$(OTHER_TORCH)'
+	$(WHEEL_VENV)/bin/python -m pip install --quiet dist/spikeflow-*.whl
+	cd $(WHEEL_VENV) && bin/python -c "import torch, spikeflow as sf; \
+	  assert torch.__version__.split('+')[0] == '$(OTHER_TORCH)', torch.__version__; \
+	  assert sf.__file__.startswith('$(CURDIR)/$(WHEEL_VENV)/'), sf.__file__; \
+	  s, st = sf.nn.LIF(beta=0.5)(torch.tensor([1.5, 0.5, 0.75]).view(3, 1, 1)); \
+	  assert s.flatten().tolist() == [1.0, 0.0, 1.0], s; \
+	  assert abs(st.v.item() - 0.125) < 1e-6, st.v; \
+	  print('wheel-check: torch', torch.__version__, 'kept; spikeflow', sf.__version__, 'runs')"
+
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks examples
 	$(BIN)/ruff check --fix src tests benchmarks examples
 
-# numba's on-disk cache is keyed on each function's own file: after editing a kernel that another
-# file's cached function inlines (sim/neuron_kernels.py into sim/engine.py), run `make clean-cache`
+# numba's on-disk cache (kernels decorated with spikeflow._numba_cache.njit) is keyed on the
+# source of every module a kernel imports, so an edit recompiles by itself: this only frees disk
 clean-cache:
-	find src -name '*.nbi' -delete -o -name '*.nbc' -delete
+	find src -path '*__pycache__*' \( -name '*.nbi' -o -name '*.nbc' -o -name '*.lock' \) -delete
 
 clean: clean-cache
-	rm -rf $(VENV) runs .pytest_cache
+	rm -rf $(VENV) runs .pytest_cache build dist

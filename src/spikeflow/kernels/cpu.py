@@ -8,8 +8,9 @@ vectorises.
 Each call compiles to code for exactly its model: terms the model lacks (synaptic current,
 adaptation, refractory period, un-detached reset, parameter gradients) are passed as ``None`` and
 numba prunes their code; uniform parameters are passed as scalars. Compilation is cached on disk
-(``cache=True``): the first call per variant and dtype compiles (seconds), later processes load the
-machine code. The tensors' memory is used in place through ``Tensor.numpy()``; new buffers
+(:func:`spikeflow._numba_cache.njit`, keyed on this file and the modules it imports): the first
+call per variant and dtype compiles (seconds), later processes load the machine code. The
+tensors' memory is used in place through ``Tensor.numpy()``; new buffers
 (spikes, gradients, checkpoints) come from :mod:`spikeflow.kernels.buffers`, which reuses them
 from one call to the next. Outputs of half the L3 or more (spikes, ``dL/dx``) are written past the
 caches with non-temporal stores (:func:`_streams`): no read of each line before it is written.
@@ -37,11 +38,12 @@ import numba
 import numpy as np
 import torch
 from llvmlite import ir
-from numba import njit, prange, types
+from numba import prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 from torch import Tensor
 
+from spikeflow._numba_cache import njit
 from spikeflow.kernels import buffers
 from spikeflow.kernels.plan import Config
 
@@ -266,14 +268,14 @@ def _row_impl(present, a, j, n):
     return lambda present, a, j, n: a[j : j + n]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _reset_by(c_sub, c_zero, theta, vp, vr):
     """How far a spike moves the membrane: ``theta`` (subtract, ``c_sub = 1``), ``vp - vr`` (zero,
     ``c_zero = 1``) or nothing; one expression for the step, its replay and its gradient."""
     return c_sub * theta + c_zero * (vp - vr)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _step(
     k, u, vl, il, bl, rl, al, be, th, vr, rh, ba, c_sub, c_zero, k_ref, srow, vrow, irow, brow,
     rrow, stream,
@@ -321,7 +323,7 @@ def _step(
         bl[k] = _at(rh, k) * bl[k] + _at(ba, k) * s
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _back_step(
     k, first, vp, irow, brow, rrow, vprev, bprev, rprev, vfirst, sgc, gsl, gvl, gil, gal, gbl, gbe,
     gth, gxs, al, be, th, vr, rh, ba, c_sub, c_zero, reset_grad, stream,
@@ -388,7 +390,7 @@ def _back_step(
     _put(stream, gxs, k, g_u)
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@njit(parallel=True, error_model="numpy")
 def _forward(
     x, xst, n_steps, v, cur, adapt, refrac,
     beta, alpha, thr, v_reset, rho, beta_a, c_sub, c_zero, k_ref,
@@ -463,7 +465,7 @@ def _rows_impl(blkbuf, o, n, span, p_i, p_b, p_r, ci, cb, cr):
     return impl
 
 
-@njit(cache=True, error_model="numpy")
+@njit(error_model="numpy")
 def _pair_views(
     q, chunk, t0, t1, n_steps, rep, half, prev_half, n, span, p_i, p_b, p_r, blkbuf, ci, cb, cr,
     gs, gst, gs_dense, gx, m, x, xst, lo, hi,
@@ -503,7 +505,7 @@ def _pair_views(
     )  # fmt: skip
 
 
-@njit(cache=True, parallel=True, error_model="numpy")
+@njit(parallel=True, error_model="numpy")
 def _backward(
     gs, gst, gs_dense, x, xst, n_steps, cv, ci, cb, cr, chunk,
     beta, alpha, thr, v_reset, rho, beta_a, c_sub, c_zero, k_ref,
