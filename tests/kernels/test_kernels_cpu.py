@@ -189,18 +189,45 @@ def test_gradients_without_learnable_parameters(kind):
     compare(kind, model, x, random_state(model, x[0]), "cpu")
 
 
+# a 1 MiB L2: 3/4 of it in float32. Fixed here with the thread count, so that the expected
+# blocks do not depend on the machine running the test.
+SCRATCH = 3 * (1 << 20) // 16
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3, 6, 16])
 @pytest.mark.parametrize("m", [1, 63, 64, 1000, 65536, 100_003])
 @pytest.mark.parametrize("rows", [1, cpu.CHUNK, 3 * cpu.CHUNK])
-def test_blocks_cover_the_neurons_evenly(m, rows):
-    """Blocks are multiples of 64 neurons, their scratch fits the L2 budget (up to the rounding to
-    64), and every thread gets the same number of blocks when there are enough neurons."""
+def test_blocks_cover_the_neurons_within_the_scratch(m, rows, threads, monkeypatch):
+    """Blocks are multiples of 64 neurons, cover the layer, and their scratch fits the L2 budget
+    (up to the rounding to 64), for any thread count."""
+    monkeypatch.setattr(cpu, "_SCRATCH_FLOATS", SCRATCH)
+    monkeypatch.setattr(cpu.numba, "get_num_threads", lambda: threads)
     block = cpu._block(m, rows)
-    threads = cpu.numba.get_num_threads()
-    n_blocks = -(-m // block)
-    assert block % cpu.MIN_BLOCK == 0 and block <= cpu.MAX_BLOCK
-    assert (block - cpu.MIN_BLOCK) * rows < cpu._SCRATCH_FLOATS
-    if m >= 1000:  # enough neurons that rounding to 64 does not drop a block
-        assert n_blocks % threads == 0 and n_blocks >= 2 * threads
+    assert block % cpu.MIN_BLOCK == 0 and cpu.MIN_BLOCK <= block <= cpu.MAX_BLOCK
+    assert (block - cpu.MIN_BLOCK) * rows < SCRATCH
+    assert -(-m // block) * block >= m
+
+
+# (m, rows, threads, block) worked by hand: cap = min(16384, SCRATCH // rows) neurons; n0 = the
+# smallest multiple of threads >= max(ceil(m / cap), 2 threads); block = ceil(m / n0) rounded up
+# to a multiple of 64
+BLOCKS = [
+    (1000, 1, 2, 256),  # n0 = 4, 250 -> 256: 4 blocks, 2 per thread
+    (1000, 1, 6, 128),  # n0 = 12, 84 -> 128: 8 blocks, the rounding drops 4
+    (1000, 1, 16, 64),  # n0 = 32, 32 -> 64: 16 blocks, one per thread
+    (1, 8, 3, 64),  # n0 = 6, 1 -> 64
+    (65536, 1, 3, 10944),  # ceil(65536 / 16384) = 4 < 6: n0 = 6, 10923 -> 10944
+    (100_003, 1, 6, 8384),  # ceil(100003 / 16384) = 7 < 12: n0 = 12, 8334 -> 8384
+    (100_003, 3 * cpu.CHUNK, 1, 7744),  # cap 8192: ceil = 13 = n0, 7693 -> 7744
+    (100_003, 3 * cpu.CHUNK, 16, 3136),  # 13 < 32: n0 = 32, 3126 -> 3136
+]
+
+
+@pytest.mark.parametrize(("m", "rows", "threads", "block"), BLOCKS)
+def test_block_sizes_worked_by_hand(m, rows, threads, block, monkeypatch):
+    monkeypatch.setattr(cpu, "_SCRATCH_FLOATS", SCRATCH)
+    monkeypatch.setattr(cpu.numba, "get_num_threads", lambda: threads)
+    assert cpu._block(m, rows) == block
 
 
 @pytest.mark.parametrize("kind", KINDS)
