@@ -152,9 +152,10 @@ def njit(**options: Any) -> Callable[[Callable[..., Any]], Any]:
     """
 
     def decorate(py_func: Callable[..., Any]) -> Any:
-        dispatcher: Any = numba.njit(**options)(py_func)
-        if not isinstance(dispatcher, Dispatcher):  # NUMBA_DISABLE_JIT=1: the plain function
-            return dispatcher
+        jitted = numba.njit(**options)(py_func)
+        if not isinstance(jitted, Dispatcher):  # NUMBA_DISABLE_JIT=1: the plain function
+            return jitted
+        dispatcher: Any = jitted  # numba's private cache and compile hooks, set below
         cache = _SourceCache(py_func)
         dispatcher._cache = cache
         compile_ = dispatcher.compile
