@@ -28,7 +28,7 @@ demo: $(STAMP)
 # --randomly-seed=N, none with -p no:randomly), whole files per worker (a file's kernels compile
 # in one process; workers share numba's on-disk cache, see spikeflow/_numba_cache.py).
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -m "not slow" -n $(WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -m "not slow" -n $(WORKERS) --dist loadfile
 
 # the kernels under other numba thread counts (block sizes and the parallel split depend on them)
 THREAD_COUNTS ?= 1 3 6 16
