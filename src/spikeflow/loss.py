@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from spikeflow.errors import UserError, check_range
+from spikeflow.registry import Registry
 
 
 def _check(spikes: Tensor, target: Tensor) -> None:
@@ -113,19 +114,50 @@ class Loss:
     scores: Callable[[Tensor, Tensor], Tensor]
 
 
-LOSSES: dict[str, Loss] = {
-    "rate_ce": Loss("rate_ce", rate_ce, count_scores),
-    "membrane_ce": Loss("membrane_ce", membrane_ce, membrane_scores),
-    "count_mse": Loss("count_mse", count_mse, count_scores),
-    "first_spike_ce": Loss("first_spike_ce", first_spike_ce, first_spike_scores),
-}
+#: The losses by name.
+LOSSES: Registry[Loss] = Registry("loss", Loss)
+
+
+def register(loss: Loss) -> Loss:
+    """Add ``loss`` under ``loss.name`` (lower-cased; a name already taken is rejected).
+
+    Arguments:
+        loss: the loss and its read-out.
+
+    Returns:
+        ``loss``.
+    """
+    if not isinstance(loss, Loss):
+        raise UserError(f"loss={loss!r} is not valid; expected a spikeflow.loss.Loss")
+    return LOSSES.register(loss.name, loss)
+
+
+for _loss in (
+    Loss("rate_ce", rate_ce, count_scores),
+    Loss("membrane_ce", membrane_ce, membrane_scores),
+    Loss("count_mse", count_mse, count_scores),
+    Loss("first_spike_ce", first_spike_ce, first_spike_scores),
+):
+    register(_loss)
 
 
 def get(name: str) -> Loss:
-    """The loss called ``name``; an unknown name lists the valid ones."""
-    if name not in LOSSES:
-        raise UserError(f"loss={name!r} is not valid; expected one of {', '.join(LOSSES)}")
-    return LOSSES[name]
+    """The loss called ``name``.
+
+    Arguments:
+        name: a registered loss name.
+
+    Returns:
+        The :class:`Loss`; an unknown name raises a UserError listing the valid ones.
+    """
+    return LOSSES.get(name)
+
+
+def available() -> tuple[str, ...]:
+    """Returns:
+    The registered loss names, sorted.
+    """
+    return LOSSES.available()
 
 
 def rate_l2(rates: Sequence[Tensor], target: float) -> Tensor:

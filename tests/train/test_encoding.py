@@ -57,7 +57,7 @@ def test_errors_name_the_argument():
         encode_batch(x, "rate", 4, gain=2.0)
     with pytest.raises(UserError, match="encoder='poisson'"):
         encode_batch(x, "poisson", 4)
-    with pytest.raises(UserError, match="timesteps=0"):
+    with pytest.raises(UserError, match="num_steps=0"):
         encode_batch(x, "rate", 0)
     with pytest.raises(UserError, match="key=-1"):
         sample_uniform(-1, torch.arange(2), 3, (1,))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from spikeflow.commands.train import execute
 from spikeflow.train.config import TrainConfig
+from spikeflow.train.run import execute
 
 #: The demo run: digits (no download), rate coding over 16 steps, one hidden layer of 256 LIF
 #: neurons with dropout; all 1,438 training samples (no validation split), cosine schedule.
@@ -16,7 +16,7 @@ DEMO = TrainConfig(
     dataset="digits",
     model="mlp",
     encoder="rate",
-    timesteps=16,
+    num_steps=16,
     hidden=(256,),
     dropout=0.2,
     epochs=20,

@@ -11,13 +11,13 @@ import torch
 from torch.utils.data import DataLoader
 
 from spikeflow import data as datasets
+from spikeflow.atomic import write_atomic, write_json
 from spikeflow.convert.ann import build_ann, evaluate_ann, train_ann
 from spikeflow.convert.convert import convert
 from spikeflow.convert.normalise import NORMALISATIONS
 from spikeflow.convert.run import INPUT_MODES, accuracy_vs_timesteps, encode_input
 from spikeflow.energy import estimate
 from spikeflow.errors import UserError, check_choice, check_positive_int, check_range
-from spikeflow.train.atomic import write_atomic, write_json
 
 #: ANN settings a checkpoint must share with the run that loads it.
 ARCH_KEYS = ("dataset", "model", "activation", "levels", "pool", "hidden", "channels")

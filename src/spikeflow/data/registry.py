@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from spikeflow.data.bundle import DataBundle, limit, split_validation
 from spikeflow.errors import UserError
+from spikeflow.registry import Registry
 
 Loader = Callable[[str | None, int], DataBundle]
 
@@ -25,32 +26,41 @@ class DatasetInfo:
     description: str
 
 
-_REGISTRY: dict[str, DatasetInfo] = {}
+#: The datasets by name.
+DATASETS: Registry[DatasetInfo] = Registry("dataset", DatasetInfo)
 
 
 def register(name: str, loader: Loader, description: str) -> None:
-    """Add a dataset under ``name`` (lower-cased); a name can be registered only once."""
-    if not isinstance(name, str) or not name:
-        raise UserError(f"name={name!r} is not valid; expected a non-empty string")
+    """Add a dataset under ``name`` (lower-cased); a name can be registered only once.
+
+    Arguments:
+        name: the dataset's name.
+        loader: ``loader(data_dir, seed) -> DataBundle`` with the official train/test split.
+        description: one line for listings.
+    """
     if not callable(loader):
         raise UserError(f"loader={loader!r} is not valid; expected a callable")
-    key = name.lower()
-    if key in _REGISTRY:
-        raise UserError(f"dataset {key!r} is already registered")
-    _REGISTRY[key] = DatasetInfo(key, loader, description)
+    key = name.lower() if isinstance(name, str) else name
+    DATASETS.register(name, DatasetInfo(key, loader, description))
 
 
 def available() -> tuple[str, ...]:
-    """Names of the registered datasets, sorted."""
-    return tuple(sorted(_REGISTRY))
+    """Returns:
+    The names of the registered datasets, sorted.
+    """
+    return DATASETS.available()
 
 
 def info(name: str) -> DatasetInfo:
-    """The registration of dataset ``name``; an unknown name lists the valid ones."""
-    key = name.lower() if isinstance(name, str) else name
-    if key not in _REGISTRY:
-        raise UserError(f"dataset={name!r} is not valid; expected one of {', '.join(available())}")
-    return _REGISTRY[key]
+    """The registration of dataset ``name``.
+
+    Arguments:
+        name: a registered name (any case).
+
+    Returns:
+        Its :class:`DatasetInfo`; an unknown name raises a UserError listing the valid ones.
+    """
+    return DATASETS.get(name)
 
 
 def load(
