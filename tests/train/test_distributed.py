@@ -16,12 +16,12 @@ from torch import nn
 
 from spikeflow import data
 from spikeflow.cli import main
-from spikeflow.train.run import execute
 from spikeflow.errors import UserError
 from spikeflow.train import checkpoint
 from spikeflow.train.config import TrainConfig
 from spikeflow.train.distributed import Distributed, from_env
 from spikeflow.train.parallel import SingleProcess
+from spikeflow.train.run import execute
 from spikeflow.train.trainer import Trainer
 
 
