@@ -88,15 +88,27 @@ def add_config_flags(
         extra: dict[str, Any] = {"store_const": True} if spec.get("flag") else {}
         if "type" in spec:
             extra["type"] = spec["type"]
-        parser.add_argument(
-            old,
-            dest=name,
-            action=_Renamed,
-            new_flag=f"--{name.replace('_', '-')}",
-            default=None,
-            help=argparse.SUPPRESS,
-            **extra,
-        )
+        add_renamed_flag(parser, old, name, **extra)
+
+
+def add_renamed_flag(parser: argparse.ArgumentParser, old: str, dest: str, **spec: Any) -> None:
+    """Accept ``old`` as a hidden spelling of the flag of ``dest``, with a ``FutureWarning``.
+
+    Arguments:
+        parser: the (sub-)command's parser.
+        old: the old flag, e.g. ``"--steps"``.
+        dest: the destination of the new flag, e.g. ``"num_steps"`` (for ``--num-steps``).
+        spec: ``type`` of the value, or ``store_const`` for a switch.
+    """
+    parser.add_argument(
+        old,
+        dest=dest,
+        action=_Renamed,
+        new_flag=f"--{dest.replace('_', '-')}",
+        default=argparse.SUPPRESS,
+        help=argparse.SUPPRESS,
+        **spec,
+    )
 
 
 def given(args: argparse.Namespace, config_cls: type) -> dict[str, Any]:

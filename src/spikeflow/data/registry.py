@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from spikeflow.data.bundle import DataBundle, limit, split_validation
-from spikeflow.errors import UserError
+from spikeflow.errors import UserError, check_choice
 from spikeflow.registry import Registry
 
 Loader = Callable[[str | None, int], DataBundle]
@@ -90,3 +90,27 @@ def load(
         test=limit(bundle.test, limit_test, seed + 1, "limit_test"),
     )
     return split_validation(bundle, val_fraction, seed)
+
+
+def sample(name: str, index: int, *, split: str = "train", data_dir: str | None = None) -> tuple:
+    """One sample of a dataset, as the trainer sees it.
+
+    Arguments:
+        name: a registered dataset name.
+        index: the sample's position in the split, ``0 <= index < len(split)``.
+        split: ``"train"`` or ``"test"`` (the official split, no validation hold-out).
+        data_dir: where the files are (``None``: the dataset's default place).
+
+    Returns:
+        ``(x, label)``: the sample (e.g. ``[1, H, W]`` in ``[0, 1]`` for images) and its class.
+    """
+    check_choice("split", split, ("train", "test"))
+    bundle = load(name, data_dir=data_dir)
+    part = bundle.train if split == "train" else bundle.test
+    count = len(part)
+    if not (isinstance(index, int) and not isinstance(index, bool) and 0 <= index < count):
+        raise UserError(
+            f"index={index!r} is out of range; expected 0 .. {count - 1} ({split} split)"
+        )
+    x, y = part[index]
+    return x, int(y)
