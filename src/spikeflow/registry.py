@@ -51,13 +51,13 @@ class Registry(Generic[T]):
         Returns:
             ``entry``, so that a registration can wrap a definition.
         """
-        if not isinstance(name, str) or not name:
-            raise UserError(f"{self.kind} name={name!r} is not valid; expected a non-empty string")
         ok = isinstance(entry, self._check) if isinstance(self._check, type) else self._check(entry)
         if not ok:
             raise EntryTypeError(
                 f"{self.kind} {name!r}: {entry!r} is not valid; expected {self._expected}"
             )
+        if not isinstance(name, str) or not name:
+            raise UserError(f"{self.kind} name={name!r} is not valid; expected a non-empty string")
         key = name.lower()
         if key in self._entries:
             raise UserError(f"{self.kind} {key!r} is already registered")
@@ -79,6 +79,19 @@ class Registry(Generic[T]):
                 f"{self.kind}={name!r} is not valid; expected one of {', '.join(self.available())}"
             )
         return self._entries[key]
+
+    def unregister(self, name: str) -> T:
+        """Remove the entry under ``name`` (e.g. a plug-in's, or a test's own).
+
+        Arguments:
+            name: a registered name (any case).
+
+        Returns:
+            The removed entry; an unknown name raises :class:`UserError`.
+        """
+        entry = self.get(name)
+        del self._entries[name.lower()]
+        return entry
 
     def available(self) -> tuple[str, ...]:
         """Returns:

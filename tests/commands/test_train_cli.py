@@ -200,3 +200,19 @@ def test_demo_reaches_97_percent(tmp_path):
     assert main(["demo", "--out", str(tmp_path), "--quiet"]) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] >= 0.97
+
+
+def test_renamed_timesteps_still_works_with_a_future_warning(tmp_path):
+    """--timesteps, the TOML key timesteps and TrainConfig(timesteps=...) for one release."""
+    from spikeflow.train.config import TrainConfig, from_toml
+
+    with pytest.warns(FutureWarning, match="'num_steps'"):
+        assert TrainConfig(timesteps=5).num_steps == 5
+    toml = tmp_path / "old.toml"
+    toml.write_text("[data]\ntimesteps = 3\n")
+    with pytest.warns(FutureWarning, match="'num_steps'"):
+        assert from_toml(toml).num_steps == 3
+    args = [a if a != "--num-steps" else "--timesteps" for a in TINY]
+    with pytest.warns(FutureWarning, match="'--num-steps'"):
+        assert main(["train", *args, "--epochs", "1", "--out", str(tmp_path / "r")]) == 0
+    assert "num_steps = 4" in (tmp_path / "r" / "config.toml").read_text()

@@ -61,3 +61,13 @@ def test_errors_name_the_argument():
         encode_batch(x, "rate", 0)
     with pytest.raises(UserError, match="key=-1"):
         sample_uniform(-1, torch.arange(2), 3, (1,))
+
+
+def test_registry_and_renamed_steps_keyword():
+    from spikeflow.train.encoding import ENCODER_REGISTRY
+
+    assert set(ENCODER_REGISTRY.available()) == {"rate", "latency", "direct"}
+    x = torch.rand(2, 3)
+    with pytest.warns(FutureWarning, match="'num_steps'"):
+        old = encode_batch(x, "direct", steps=3)
+    assert torch.equal(old, encode_batch(x, "direct", num_steps=3))
