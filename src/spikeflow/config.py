@@ -141,8 +141,13 @@ def read_toml(path: str | Path, sections: tuple[str, ...]) -> dict[str, Any]:
 
 
 def to_dict(cfg: Any) -> dict[str, Any]:
-    """Returns:
-    The flat config ``cfg`` as plain Python values (lists for tuples), for JSON and TOML.
+    """The flat config as plain Python values, for JSON and TOML.
+
+    Arguments:
+        cfg: a config instance.
+
+    Returns:
+        ``{field: value}`` with lists for tuples.
     """
     return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
 

@@ -45,7 +45,14 @@ __all__ = [
 
 
 def heaviside(x: Tensor) -> Tensor:
-    """``1`` where ``x >= 0`` else ``0``, in the dtype of ``x``."""
+    """The Heaviside step.
+
+    Arguments:
+        x: distance to threshold ``v - threshold``, any shape.
+
+    Returns:
+        ``1`` where ``x >= 0`` else ``0``, same shape and dtype as ``x``.
+    """
     return (x >= 0).to(x.dtype)
 
 
@@ -65,7 +72,15 @@ class _Spike(torch.autograd.Function):
 
 
 def spike(x: Tensor, surrogate: Surrogate) -> Tensor:
-    """Spike where ``x >= 0``; gradients flow through ``surrogate.grad``."""
+    """Spike where ``x >= 0``; gradients flow through ``surrogate.grad``.
+
+    Arguments:
+        x: distance to threshold ``v - threshold``, any shape.
+        surrogate: the surrogate whose ``grad`` replaces the step's derivative.
+
+    Returns:
+        Spikes (0 or 1), same shape and dtype as ``x``.
+    """
     return _Spike.apply(x, surrogate)
 
 
@@ -92,11 +107,25 @@ class Surrogate:
             )
 
     def primitive(self, x: Tensor) -> Tensor:
-        """Smooth approximation of the step, rising from 0 to 1."""
+        """Smooth approximation of the step, rising from 0 to 1.
+
+        Arguments:
+            x: distance to threshold, any shape.
+
+        Returns:
+            ``P(x)``, same shape.
+        """
         raise NotImplementedError
 
     def grad(self, x: Tensor) -> Tensor:
-        """Derivative of :meth:`primitive`: the surrogate derivative of the spike."""
+        """Derivative of :meth:`primitive`: the surrogate derivative of the spike.
+
+        Arguments:
+            x: distance to threshold, any shape.
+
+        Returns:
+            ``dP/dx``, same shape.
+        """
         raise NotImplementedError
 
     def __call__(self, x: Tensor) -> Tensor:

@@ -57,6 +57,11 @@ RENAMED_FLAGS = {
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the sub-command ``convert``.
+
+    Arguments:
+        subparsers: the ``spikeflow`` parser's sub-parsers.
+    """
     p = subparsers.add_parser(
         "convert",
         help="ANN-to-SNN conversion: train an ANN, convert, test the SNN at many time steps",
@@ -72,6 +77,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Run the conversion experiment and print the accuracy and energy table.
+
+    Arguments:
+        args: the parsed command line.
+
+    Returns:
+        The exit code (0: done).
+    """
     base = from_toml(args.config) if args.config else ConvertConfig()
     cfg = with_overrides(base, given(args, ConvertConfig))
     metrics = run_conversion(cfg, args.out, progress=not args.quiet)

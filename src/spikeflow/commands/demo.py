@@ -29,6 +29,11 @@ DEMO = TrainConfig(
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the sub-command ``demo``.
+
+    Arguments:
+        subparsers: the ``spikeflow`` parser's sub-parsers.
+    """
     p = subparsers.add_parser(
         "demo",
         help="train a spiking MLP on the bundled digits and write results and plots",
@@ -41,4 +46,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train the demo config (:data:`DEMO`) and write its results.
+
+    Arguments:
+        args: the parsed command line.
+
+    Returns:
+        The exit code (0: done).
+    """
     return execute(DEMO, Path(args.out), progress=not args.quiet)

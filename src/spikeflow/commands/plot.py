@@ -39,6 +39,11 @@ ONLY_FOR = {
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the sub-commands ``plot neuron`` and ``plot raster``.
+
+    Arguments:
+        subparsers: the ``spikeflow`` parser's sub-parsers.
+    """
     parser = subparsers.add_parser("plot", help="draw a neuron's response or an encoded digit")
     kinds = parser.add_subparsers(dest="figure", metavar="FIGURE", required=True)
 
@@ -163,6 +168,12 @@ def build_figure_neuron(args: argparse.Namespace) -> tuple[snn.Neuron, float, di
 
     The gain makes ``--current`` the steady-state potential it drives (leaky models) or scales it
     by ``dt / tau`` (IF), so a current above the threshold makes the neuron fire.
+
+    Arguments:
+        args: the parsed ``plot neuron`` command line (times in ms).
+
+    Returns:
+        ``(neuron, gain, facts)``: the module, the input scale, and ``{name: text}``.
     """
     dt = args.dt
     if args.model == "izhikevich":
@@ -229,6 +240,14 @@ def _adaptive_threshold(neuron: snn.Neuron, x: torch.Tensor) -> torch.Tensor:
 
 
 def run_neuron(args: argparse.Namespace) -> int:
+    """Simulate the neuron under a step current and draw the figure.
+
+    Arguments:
+        args: the parsed command line.
+
+    Returns:
+        The exit code (0: done).
+    """
     _check_applicable(args)
     check_positive_int("--num-steps", args.num_steps)
     check_positive_int("--dpi", args.dpi)
@@ -278,6 +297,14 @@ def run_neuron(args: argparse.Namespace) -> int:
 
 
 def run_raster(args: argparse.Namespace) -> int:
+    """Encode one image and draw the raster of its spikes.
+
+    Arguments:
+        args: the parsed command line.
+
+    Returns:
+        The exit code (0: done).
+    """
     check_positive_int("--num-steps", args.num_steps)
     check_positive_int("--dpi", args.dpi)
     if not isinstance(args.sample, int) or args.sample < 0:

@@ -78,6 +78,11 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the sub-commands ``train``, ``evaluate`` and ``info``.
+
+    Arguments:
+        subparsers: the ``spikeflow`` parser's sub-parsers.
+    """
     p = subparsers.add_parser(
         "train",
         help="train a spiking network",
@@ -118,6 +123,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    """Train (or resume) a run; 130 when interrupted (a checkpoint is saved).
+
+    Arguments:
+        args: the parsed command line.
+
+    Returns:
+        The exit code (0: done).
+    """
     values = given(args, TrainConfig)
     payload = None
     if args.resume is not None:
@@ -141,6 +154,14 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    """Evaluate a checkpoint on its test split.
+
+    Arguments:
+        args: the parsed command line.
+
+    Returns:
+        The exit code (0: done).
+    """
     overrides = {
         k: v
         for k, v in {
@@ -156,6 +177,14 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    """Print a summary of a checkpoint.
+
+    Arguments:
+        args: the parsed command line.
+
+    Returns:
+        The exit code (0: done).
+    """
     info = describe(checkpoint.load(args.checkpoint))
     if args.json:
         print(json.dumps(info, indent=2))

@@ -164,8 +164,13 @@ def to_toml(cfg: TrainConfig, path: str | Path) -> None:
 
 
 def to_dict(cfg: TrainConfig) -> dict[str, Any]:
-    """Returns:
-    The flat config as plain Python values (lists for tuples), for JSON and checkpoints.
+    """The flat config as plain Python values, for JSON and checkpoints.
+
+    Arguments:
+        cfg: the config.
+
+    Returns:
+        ``{field: value}`` with lists for tuples.
     """
     return config.to_dict(cfg)
 
