@@ -17,7 +17,7 @@ from spikeflow.config import split_sections
 from spikeflow.deprecation import warn_renamed
 from spikeflow.device import DEVICES
 from spikeflow.errors import check_choice, check_positive_int, check_range
-from spikeflow.train.encoding import ENCODERS
+from spikeflow.train.encoding import ENCODER_REGISTRY
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("cosine", "step", "none")
@@ -88,10 +88,10 @@ class TrainConfig:
             object.__setattr__(self, "num_steps", timesteps)
         check_choice("dataset", self.dataset, datasets.available())
         check_choice("model", self.model, models.available())
-        check_choice("encoder", self.encoder, ENCODERS)
+        check_choice("encoder", self.encoder, ENCODER_REGISTRY.available())
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("schedule", self.schedule, SCHEDULES)
-        check_choice("loss", self.loss, tuple(losses.LOSSES))
+        check_choice("loss", self.loss, losses.available())
         check_choice("regularizer", self.regularizer, REGULARIZERS)
         check_choice("device", self.device, DEVICES)
         for name in ("num_steps", "epochs", "batch_size", "eval_batch_size", "step_size"):
