@@ -47,16 +47,16 @@ test-slow: $(STAMP)
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 fashion: $(STAMP)
 	test -d $(FASHION_DIR) || { apt-get update && apt-get install -y dataset-fashion-mnist; }
-	$(BIN)/spikeflow train --dataset fashion_mnist --model cnn --encoder direct --timesteps 8 \
+	$(BIN)/spikeflow train --dataset fashion_mnist --model cnn --encoder direct --num-steps 8 \
 	  --channels 32,64 --hidden 256 --dropout 0.2 --epochs 12 --batch-size 128 --lr 2e-3 \
 	  --out runs/fashion $(FASHION_ARGS)
 
 # ANN-to-SNN conversion on the digits (MLP, percentile normalisation; then QCFS training)
 convert: $(STAMP)
-	$(BIN)/spikeflow convert --dataset digits --model mlp --epochs 60 --norm percentile \
-	  --timesteps 4,8,16,32,64,128 --out runs/convert-digits-mlp
+	$(BIN)/spikeflow convert --dataset digits --model mlp --epochs 60 --normalization percentile \
+	  --num-steps 4,8,16,32,64,128 --out runs/convert-digits-mlp
 	$(BIN)/spikeflow convert --dataset digits --model mlp --epochs 60 --activation qcfs --levels 8 \
-	  --timesteps 4,8,16,32,64,128 --out runs/convert-digits-mlp-qcfs
+	  --num-steps 4,8,16,32,64,128 --out runs/convert-digits-mlp-qcfs
 
 # Peer libraries (snnTorch, SpikingJelly, Norse, Brian2) live in their own environment, never in .venv.
 BENCH := .venv-bench

@@ -276,3 +276,13 @@ def test_decoder_errors(decoder) -> None:
         decoder(torch.zeros(4))
     with pytest.raises(UserError, match="floating dtype"):
         decoder(torch.zeros(4, 2, dtype=torch.bool))
+
+
+def test_sensor_motion_rejects_bad_input():
+    with pytest.raises(UserError, match="expected a float"):
+        encode.sensor_motion(torch.ones(2, 3, 4), 5)
+    with pytest.raises(UserError, match="num_steps=0"):
+        encode.sensor_motion(torch.ones(3, 4), 0)
+    with pytest.warns(FutureWarning, match="'num_steps'"):
+        frames = encode.sensor_motion(torch.ones(3, 4), steps=5)
+    assert frames.shape == (5, 12)

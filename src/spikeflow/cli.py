@@ -25,6 +25,9 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Returns:
+    The ``spikeflow`` parser with every sub-command of :data:`COMMAND_MODULES`.
+    """
     parser = argparse.ArgumentParser(
         prog="spikeflow",
         description="Spiking neural networks on PyTorch: train, convert, simulate and plot.",
@@ -37,6 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``spikeflow`` command.
+
+    Arguments:
+        argv: the arguments after ``spikeflow`` (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit code: 0 done, 2 a user error (printed as one line), 130 interrupted.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from spikeflow.errors import UserError, check_range
+from spikeflow.registry import Registry
 
 
 def _check(spikes: Tensor, target: Tensor) -> None:
@@ -34,13 +35,31 @@ def _check(spikes: Tensor, target: Tensor) -> None:
 
 
 def rate_ce(spikes: Tensor, v: Tensor, target: Tensor) -> Tensor:
-    """Cross-entropy with the spike counts ``[B, C]`` as logits."""
+    """Cross-entropy with the spike counts ``[B, C]`` as logits.
+
+    Arguments:
+        spikes: output spikes ``[T, B, C]``.
+        v: output membrane before reset ``[T, B, C]``.
+        target: class indices ``[B]`` (int64).
+
+    Returns:
+        The batch mean, a scalar tensor.
+    """
     _check(spikes, target)
     return F.cross_entropy(spikes.sum(0), target)
 
 
 def membrane_ce(spikes: Tensor, v: Tensor, target: Tensor) -> Tensor:
-    """Cross-entropy with the maximum membrane over time ``[B, C]`` as logits."""
+    """Cross-entropy with the maximum membrane over time ``[B, C]`` as logits.
+
+    Arguments:
+        spikes: output spikes ``[T, B, C]``.
+        v: output membrane before reset ``[T, B, C]``.
+        target: class indices ``[B]`` (int64).
+
+    Returns:
+        The batch mean, a scalar tensor.
+    """
     _check(v, target)
     return F.cross_entropy(v.amax(0), target)
 
@@ -53,7 +72,18 @@ def count_mse(
     correct_rate: float = 0.8,
     incorrect_rate: float = 0.2,
 ) -> Tensor:
-    """Mean squared error between spike counts and ``T * rate`` targets (rates per step)."""
+    """Mean squared error between spike counts and ``T * rate`` targets.
+
+    Arguments:
+        spikes: output spikes ``[T, B, C]``.
+        v: output membrane before reset ``[T, B, C]``.
+        target: class indices ``[B]`` (int64).
+        correct_rate: target rate of the true class, spikes per step in [0, 1].
+        incorrect_rate: target rate of the other classes, spikes per step in [0, 1].
+
+    Returns:
+        The mean over batch and classes, a scalar tensor (spikes squared).
+    """
     _check(spikes, target)
     check_range("correct_rate", correct_rate, 0, 1)
     check_range("incorrect_rate", incorrect_rate, 0, 1)
@@ -68,6 +98,12 @@ def first_spike_times(spikes: Tensor) -> Tensor:
 
     Written as ``sum_t t * s[t] * prod_{t' < t} (1 - s[t']) + T * prod_t (1 - s[t])``: equal to the
     integer first-spike time for binary spikes, and differentiable through surrogate gradients.
+
+    Arguments:
+        spikes: spikes ``[T, ...]``.
+
+    Returns:
+        First-spike times in steps ``[...]``.
     """
     steps = spikes.shape[0]
     silent = torch.cumprod(1 - spikes, dim=0)
@@ -78,7 +114,17 @@ def first_spike_times(spikes: Tensor) -> Tensor:
 
 
 def first_spike_ce(spikes: Tensor, v: Tensor, target: Tensor, *, tau: float = 1.0) -> Tensor:
-    """Cross-entropy on ``-first_spike_times / tau``: the true class should fire first."""
+    """Cross-entropy on ``-first_spike_times / tau``: the true class should fire first.
+
+    Arguments:
+        spikes: output spikes ``[T, B, C]``.
+        v: output membrane before reset ``[T, B, C]``.
+        target: class indices ``[B]`` (int64).
+        tau: temperature in steps (> 0).
+
+    Returns:
+        The batch mean, a scalar tensor.
+    """
     _check(spikes, target)
     check_range("tau", tau, 0, low_open=True)
     return F.cross_entropy(-first_spike_times(spikes) / tau, target)
@@ -90,17 +136,38 @@ def _tie_break(v: Tensor) -> Tensor:
 
 
 def count_scores(spikes: Tensor, v: Tensor) -> Tensor:
-    """Spike counts ``[B, C]``, ties broken by the peak membrane."""
+    """Spike counts, ties broken by the peak membrane.
+
+    Arguments:
+        spikes: output spikes ``[T, B, C]``. v: output membrane ``[T, B, C]``.
+
+    Returns:
+        Scores ``[B, C]``; the argmax is the prediction.
+    """
     return spikes.sum(0) + _tie_break(v)
 
 
 def membrane_scores(spikes: Tensor, v: Tensor) -> Tensor:
-    """Peak membrane over time ``[B, C]``."""
+    """Peak membrane over time.
+
+    Arguments:
+        spikes: output spikes ``[T, B, C]``. v: output membrane ``[T, B, C]``.
+
+    Returns:
+        Scores ``[B, C]``; the argmax is the prediction.
+    """
     return v.amax(0)
 
 
 def first_spike_scores(spikes: Tensor, v: Tensor) -> Tensor:
-    """Minus the first-spike time ``[B, C]`` (earliest wins), ties broken by the peak membrane."""
+    """Minus the first-spike time (earliest wins), ties broken by the peak membrane.
+
+    Arguments:
+        spikes: output spikes ``[T, B, C]``. v: output membrane ``[T, B, C]``.
+
+    Returns:
+        Scores ``[B, C]``; the argmax is the prediction.
+    """
     return -first_spike_times(spikes) + _tie_break(v)
 
 
@@ -113,23 +180,62 @@ class Loss:
     scores: Callable[[Tensor, Tensor], Tensor]
 
 
-LOSSES: dict[str, Loss] = {
-    "rate_ce": Loss("rate_ce", rate_ce, count_scores),
-    "membrane_ce": Loss("membrane_ce", membrane_ce, membrane_scores),
-    "count_mse": Loss("count_mse", count_mse, count_scores),
-    "first_spike_ce": Loss("first_spike_ce", first_spike_ce, first_spike_scores),
-}
+#: The losses by name.
+LOSSES: Registry[Loss] = Registry("loss", Loss)
+
+
+def register(loss: Loss) -> Loss:
+    """Add ``loss`` under ``loss.name`` (lower-cased; a name already taken is rejected).
+
+    Arguments:
+        loss: the loss and its read-out.
+
+    Returns:
+        ``loss``.
+    """
+    if not isinstance(loss, Loss):
+        raise UserError(f"loss={loss!r} is not valid; expected a spikeflow.loss.Loss")
+    return LOSSES.register(loss.name, loss)
+
+
+for _loss in (
+    Loss("rate_ce", rate_ce, count_scores),
+    Loss("membrane_ce", membrane_ce, membrane_scores),
+    Loss("count_mse", count_mse, count_scores),
+    Loss("first_spike_ce", first_spike_ce, first_spike_scores),
+):
+    register(_loss)
 
 
 def get(name: str) -> Loss:
-    """The loss called ``name``; an unknown name lists the valid ones."""
-    if name not in LOSSES:
-        raise UserError(f"loss={name!r} is not valid; expected one of {', '.join(LOSSES)}")
-    return LOSSES[name]
+    """The loss called ``name``.
+
+    Arguments:
+        name: a registered loss name.
+
+    Returns:
+        The :class:`Loss`; an unknown name raises a UserError listing the valid ones.
+    """
+    return LOSSES.get(name)
+
+
+def available() -> tuple[str, ...]:
+    """Returns:
+    The registered loss names, sorted.
+    """
+    return LOSSES.available()
 
 
 def rate_l2(rates: Sequence[Tensor], target: float) -> Tensor:
-    """Sum over layers of ``(rate - target)^2``: keeps layers near ``target`` spikes per step."""
+    """Sum over layers of ``(rate - target)^2``: keeps layers near ``target`` spikes per step.
+
+    Arguments:
+        rates: one scalar firing rate per layer (spikes per neuron per step).
+        target: the wanted rate in [0, 1].
+
+    Returns:
+        A scalar tensor.
+    """
     check_range("target", target, 0, 1)
     if not rates:
         raise UserError("rates is empty; expected one firing rate per spiking layer")
@@ -137,7 +243,15 @@ def rate_l2(rates: Sequence[Tensor], target: float) -> Tensor:
 
 
 def rate_upper(rates: Sequence[Tensor], max_rate: float) -> Tensor:
-    """Sum over layers of ``relu(rate - max_rate)^2``: penalises only layers that fire too much."""
+    """Sum over layers of ``relu(rate - max_rate)^2``: penalises only layers that fire too much.
+
+    Arguments:
+        rates: one scalar firing rate per layer (spikes per neuron per step).
+        max_rate: the highest rate without penalty, in [0, 1].
+
+    Returns:
+        A scalar tensor.
+    """
     check_range("max_rate", max_rate, 0, 1)
     if not rates:
         raise UserError("rates is empty; expected one firing rate per spiking layer")

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from spikeflow.errors import UserError
+from spikeflow.registry import Registry
 
 __all__ = [
     "ATan",
@@ -44,7 +45,14 @@ __all__ = [
 
 
 def heaviside(x: Tensor) -> Tensor:
-    """``1`` where ``x >= 0`` else ``0``, in the dtype of ``x``."""
+    """The Heaviside step.
+
+    Arguments:
+        x: distance to threshold ``v - threshold``, any shape.
+
+    Returns:
+        ``1`` where ``x >= 0`` else ``0``, same shape and dtype as ``x``.
+    """
     return (x >= 0).to(x.dtype)
 
 
@@ -64,7 +72,15 @@ class _Spike(torch.autograd.Function):
 
 
 def spike(x: Tensor, surrogate: Surrogate) -> Tensor:
-    """Spike where ``x >= 0``; gradients flow through ``surrogate.grad``."""
+    """Spike where ``x >= 0``; gradients flow through ``surrogate.grad``.
+
+    Arguments:
+        x: distance to threshold ``v - threshold``, any shape.
+        surrogate: the surrogate whose ``grad`` replaces the step's derivative.
+
+    Returns:
+        Spikes (0 or 1), same shape and dtype as ``x``.
+    """
     return _Spike.apply(x, surrogate)
 
 
@@ -91,11 +107,25 @@ class Surrogate:
             )
 
     def primitive(self, x: Tensor) -> Tensor:
-        """Smooth approximation of the step, rising from 0 to 1."""
+        """Smooth approximation of the step, rising from 0 to 1.
+
+        Arguments:
+            x: distance to threshold, any shape.
+
+        Returns:
+            ``P(x)``, same shape.
+        """
         raise NotImplementedError
 
     def grad(self, x: Tensor) -> Tensor:
-        """Derivative of :meth:`primitive`: the surrogate derivative of the spike."""
+        """Derivative of :meth:`primitive`: the surrogate derivative of the spike.
+
+        Arguments:
+            x: distance to threshold, any shape.
+
+        Returns:
+            ``dP/dx``, same shape.
+        """
         raise NotImplementedError
 
     def __call__(self, x: Tensor) -> Tensor:
@@ -189,25 +219,29 @@ class Erfc(Surrogate):
         return self.alpha / math.sqrt(math.pi) * torch.exp(-((self.alpha * x) ** 2))
 
 
-_REGISTRY: dict[str, type[Surrogate]] = {}
+def _is_surrogate_class(entry: object) -> bool:
+    return isinstance(entry, type) and issubclass(entry, Surrogate)
+
+
+#: The surrogate classes by name.
+SURROGATES: Registry[type[Surrogate]] = Registry(
+    "surrogate", _is_surrogate_class, "a subclass of spikeflow.surrogate.Surrogate"
+)
 
 
 def register(cls: type[Surrogate], name: str | None = None) -> type[Surrogate]:
-    """Add a :class:`Surrogate` subclass under ``name`` (default ``cls.name``), lower-cased.
+    """Add a :class:`Surrogate` subclass under ``name``, lower-cased; usable as a decorator.
 
-    Usable as a decorator. Duplicate names and non-surrogate classes are rejected.
+    Arguments:
+        cls: the subclass.
+        name: the name (default ``cls.name``); a name already taken is rejected.
+
+    Returns:
+        ``cls``. A class that is not a surrogate raises an error that is both a
+        :class:`UserError` and a ``TypeError``.
     """
-    if not (isinstance(cls, type) and issubclass(cls, Surrogate)):
-        raise TypeError(
-            f"cls={cls!r} is not valid; expected a subclass of spikeflow.surrogate.Surrogate"
-        )
-    key = (name or cls.name).lower()
-    if not key:
-        raise UserError(f"name={key!r} is not valid; expected a non-empty surrogate name")
-    if key in _REGISTRY:
-        raise UserError(f"name={key!r} is already registered (to {_REGISTRY[key].__name__})")
-    _REGISTRY[key] = cls
-    return cls
+    key = name if name is not None else getattr(cls, "name", "")
+    return SURROGATES.register(key, cls)
 
 
 for _cls in (ATan, Sigmoid, FastSigmoid, Triangle, StraightThrough, Erfc):
@@ -217,12 +251,22 @@ register(FastSigmoid, "superspike")
 
 
 def available() -> tuple[str, ...]:
-    """Names of the registered surrogates, sorted."""
-    return tuple(sorted(_REGISTRY))
+    """Returns:
+    The names of the registered surrogates, sorted.
+    """
+    return SURROGATES.available()
 
 
 def get(surrogate: str | Surrogate, **params: float) -> Surrogate:
-    """Look up a surrogate by name (``params`` go to its constructor), or pass an instance through."""
+    """A surrogate instance.
+
+    Arguments:
+        surrogate: a registered name (any case), or an instance (passed through).
+        params: constructor arguments (e.g. ``alpha=2.0``); only with a name.
+
+    Returns:
+        The :class:`Surrogate`.
+    """
     if isinstance(surrogate, Surrogate):
         if params:
             raise UserError(
@@ -230,9 +274,4 @@ def get(surrogate: str | Surrogate, **params: float) -> Surrogate:
                 "can only be given with a surrogate name"
             )
         return surrogate
-    if not isinstance(surrogate, str) or surrogate.lower() not in _REGISTRY:
-        raise UserError(
-            f"surrogate={surrogate!r} is not a known surrogate; expected one of "
-            + ", ".join(available())
-        )
-    return _REGISTRY[surrogate.lower()](**params)
+    return SURROGATES.get(surrogate)(**params)

@@ -15,7 +15,7 @@ TINY = [
     "200",
     "--limit-test",
     "40",
-    "--timesteps",
+    "--num-steps",
     "2,4",
     "--calibration",
     "50",
@@ -49,7 +49,7 @@ def test_run_writes_metrics_plot_and_checkpoint(first_run, capsys):
 
 def test_reuse_ann_checkpoint_gives_same_ann_accuracy(first_run, tmp_path, capsys):
     out = tmp_path / "again"
-    args = [*TINY, "--out", str(out), "--ann", str(first_run / "ann.pt"), "--norm", "max"]
+    args = [*TINY, "--out", str(out), "--ann", str(first_run / "ann.pt"), "--normalization", "max"]
     assert main(args) == 0
     again = json.loads((out / "metrics.json").read_text())
     first = json.loads((first_run / "metrics.json").read_text())
@@ -61,8 +61,7 @@ def test_reuse_ann_checkpoint_gives_same_ann_accuracy(first_run, tmp_path, capsy
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--timesteps", "4,0"], "expected positive integers"),
-        (["--dataset", "nope"], "dataset='nope'"),
+        (["--num-steps", "4,0"], "num_steps=0 is not valid"),
         (["--percentile", "0"], "percentile=0.0"),
         (["--v-init", "1.5"], "v_init=1.5"),
         (["--hidden", "32", "--ann", "/no/such/ann.pt"], "is not a file"),
@@ -73,6 +72,13 @@ def test_bad_input_one_line_exit_2(tmp_path, capsys, extra, message):
     assert main([*TINY, "--out", str(tmp_path / "r"), *extra]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_unknown_dataset_is_an_argparse_choice_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([*TINY, "--out", str(tmp_path / "r"), "--dataset", "nope"])
+    assert exit_info.value.code == 2
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
 
 
 def test_checkpoint_of_another_architecture_is_refused(first_run, tmp_path, capsys):
@@ -91,4 +97,51 @@ def test_corrupt_checkpoint_is_refused(tmp_path, capsys):
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error when no GPU is present")
 def test_cuda_without_gpu_is_a_clear_error(tmp_path, capsys):
     assert main([*TINY, "--out", str(tmp_path / "r"), "--device", "cuda"]) == 2
-    assert "device='cuda' is not available" in capsys.readouterr().err
+    assert "device='cuda' is not valid here" in capsys.readouterr().err
+
+
+def test_renamed_flags_still_work_and_warn(first_run, tmp_path):
+    """--timesteps, --norm, --input analog and --eval-batch: same run as the new names, plus a
+    FutureWarning naming the new flag."""
+    old = [a if a != "--num-steps" else "--timesteps" for a in TINY]
+    new_out, old_out = tmp_path / "new", tmp_path / "old"
+    common = ["--ann", str(first_run / "ann.pt")]
+    assert main([*TINY, *common, "--out", str(new_out), "--normalization", "max",
+                 "--encoder", "direct", "--eval-batch-size", "7"]) == 0  # fmt: skip
+    with pytest.warns(FutureWarning) as caught:
+        assert main([*old, *common, "--out", str(old_out), "--norm", "max", "--input", "analog",
+                     "--eval-batch", "7"]) == 0  # fmt: skip
+    text = " ".join(str(w.message) for w in caught)
+    for name in ("--num-steps", "--normalization", "--encoder", "--eval-batch-size", "direct"):
+        assert name in text
+    new = json.loads((new_out / "metrics.json").read_text())
+    again = json.loads((old_out / "metrics.json").read_text())
+    assert (
+        again["config"] == new["config"]
+        and again["snn"]["test_accuracy"] == (new["snn"]["test_accuracy"])
+    )
+
+
+def test_config_file_and_flag_precedence(first_run, tmp_path):
+    """--config TOML values, overridden by flags; OUT/config.toml repeats the run."""
+    toml = tmp_path / "c.toml"
+    toml.write_text('[data]\nnum_steps = [3]\n[snn]\nnormalization = "max"\npercentile = 50\n')
+    out = tmp_path / "r"
+    args = [*TINY, "--ann", str(first_run / "ann.pt"), "--config", str(toml), "--out", str(out)]
+    assert main([*args, "--percentile", "90"]) == 0
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    # TINY's --num-steps 2,4 wins over the file's [3]; the file's normalization stays.
+    assert config["num_steps"] == [2, 4] and config["normalization"] == "max"
+    assert config["percentile"] == 90.0
+    again = tmp_path / "again"
+    assert main(["convert", "--config", str(out / "config.toml"), "--quiet", "--out",
+                 str(again)]) == 0  # fmt: skip
+    assert json.loads((again / "metrics.json").read_text())["config"] == config
+
+
+def test_bad_config_key_is_one_line(tmp_path, capsys):
+    toml = tmp_path / "c.toml"
+    toml.write_text("[snn]\nnormalisashun = 'max'\n")
+    assert main(["convert", "--config", str(toml), "--out", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "config key(s) normalisashun are not valid" in err and err.count("\n") == 1

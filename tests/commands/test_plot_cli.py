@@ -9,8 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
+from spikeflow import data
 from spikeflow.cli import main
-from spikeflow.commands.plot import load_digit, sensor_motion
+from spikeflow.encode import sensor_motion
+from spikeflow.models import NEURON_KINDS
 
 LOW_DPI = ["--dpi", "60"]  # fast to render; the default 160 dpi is checked once
 
@@ -26,10 +28,10 @@ def _check_png(path, dpi: int = 60) -> None:
     assert 7 * dpi <= width <= 9.5 * dpi and 4.5 * dpi <= height <= 6 * dpi
 
 
-@pytest.mark.parametrize("model", ["lif", "if", "synaptic", "alif", "izhikevich"])
+@pytest.mark.parametrize("model", NEURON_KINDS.available())
 def test_plot_neuron_every_model(model: str, tmp_path, capsys) -> None:
     out = tmp_path / f"{model}.png"
-    args = ["plot", "neuron", "--model", model, "--steps", "120", "--out", str(out), *LOW_DPI]
+    args = ["plot", "neuron", "--model", model, "--num-steps", "120", "--out", str(out), *LOW_DPI]
     assert main(args) == 0
     _check_png(out)
     spikes = int(re.search(r"(\d+) spikes", capsys.readouterr().out).group(1))
@@ -54,7 +56,7 @@ def test_plot_neuron_subthreshold_current_is_silent(tmp_path, capsys) -> None:
         "neuron",
         "--current",
         "0.9",
-        "--steps",
+        "--num-steps",
         "100",
         "--out",
         str(tmp_path / "a.png"),
@@ -66,7 +68,17 @@ def test_plot_neuron_subthreshold_current_is_silent(tmp_path, capsys) -> None:
 @pytest.mark.parametrize("encoder", ["rate", "latency", "delta"])
 def test_plot_raster_every_encoder(encoder: str, tmp_path, capsys) -> None:
     out = tmp_path / f"{encoder}.png"
-    args = ["plot", "raster", "--encoder", encoder, "--steps", "30", "--out", str(out), *LOW_DPI]
+    args = [
+        "plot",
+        "raster",
+        "--encoder",
+        encoder,
+        "--num-steps",
+        "30",
+        "--out",
+        str(out),
+        *LOW_DPI,
+    ]
     assert main(args) == 0
     _check_png(out)
     inputs = 128 if encoder == "delta" else 64
@@ -74,7 +86,8 @@ def test_plot_raster_every_encoder(encoder: str, tmp_path, capsys) -> None:
 
 
 def test_latency_raster_has_one_spike_per_lit_pixel(tmp_path, capsys) -> None:
-    image, label = load_digit(0)
+    x, label = data.sample("digits", 0)
+    image = x[0]
     assert label == 0 and image.shape == (8, 8) and float(image.max()) <= 1.0
     lit = int((image >= 0.01).sum())
     main(["plot", "raster", "--encoder", "latency", "--out", str(tmp_path / "l.png"), *LOW_DPI])
@@ -82,7 +95,7 @@ def test_latency_raster_has_one_spike_per_lit_pixel(tmp_path, capsys) -> None:
 
 
 def test_sensor_motion_starts_and_ends_on_the_image() -> None:
-    image, _ = load_digit(3)
+    image = data.sample("digits", 3)[0][0]
     frames = sensor_motion(image, 31)
     assert frames.shape == (31, 64)
     assert torch.allclose(frames[0], image.flatten(), atol=1e-6)
@@ -96,14 +109,14 @@ def test_sensor_motion_starts_and_ends_on_the_image() -> None:
         (["neuron", "--model", "izhikevich", "--refractory", "3"], "--refractory does not apply"),
         (["neuron", "--model", "lif", "--preset", "chattering"], "--preset does not apply"),
         (["neuron", "--beta", "0.9", "--tau", "10"], "not both"),
-        (["neuron", "--beta", "1.5"], "beta/alpha=1.5"),
+        (["neuron", "--beta", "1.5"], "beta=1.5 is out of range"),
         (["neuron", "--tau", "-2"], "tau=-2"),
-        (["neuron", "--steps", "0"], "--steps=0"),
+        (["neuron", "--num-steps", "0"], "--num-steps=0"),
         (["neuron", "--onset", "500"], "--onset=500"),
         (["neuron", "--dt", "0"], "--dt=0"),
         (["neuron", "--out", "neuron.jpg"], "unsupported suffix"),
-        (["raster", "--sample", "5000"], "--sample=5000"),
-        (["raster", "--steps", "-1"], "--steps=-1"),
+        (["raster", "--sample", "5000"], "index=5000 is out of range"),
+        (["raster", "--num-steps", "-1"], "--num-steps=-1"),
         (["raster", "--encoder", "delta", "--threshold", "0"], "threshold=0"),
         (["raster", "--dpi", "0"], "--dpi=0"),
     ],
@@ -115,3 +128,16 @@ def test_plot_errors_exit_2_with_one_line(args: list[str], match: str, tmp_path,
     err = capsys.readouterr().err.strip()
     assert err.startswith("spikeflow plot: error:") and len(err.splitlines()) == 1
     assert match in err
+
+
+def test_old_steps_flag_still_works_with_a_future_warning(tmp_path, capsys) -> None:
+    with pytest.warns(FutureWarning, match="'--num-steps'"):
+        assert main(["plot", "neuron", "--steps", "40", "--out", str(tmp_path / "a.png"),
+                     *LOW_DPI]) == 0  # fmt: skip
+    assert "in 40 ms" in capsys.readouterr().out
+
+
+def test_raster_refuses_a_temporal_dataset(tmp_path, capsys) -> None:
+    out = str(tmp_path / "r.png")
+    assert main(["plot", "raster", "--dataset", "event_digits", "--out", out, *LOW_DPI]) == 2
+    assert "expected one-channel images [1, H, W]" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from spikeflow.cli import main
 from spikeflow.train import checkpoint
 
 TINY = [
-    "--limit-train", "160", "--limit-test", "80", "--hidden", "16", "--timesteps", "4",
+    "--limit-train", "160", "--limit-test", "80", "--hidden", "16", "--num-steps", "4",
     "--epochs", "2", "--batch-size", "32", "--threads", "1", "--device", "cpu", "--quiet",
 ]  # fmt: skip
 
@@ -47,13 +47,13 @@ def test_train_writes_everything_and_is_repeatable(tmp_path, capsys):
 def test_config_file_and_flag_precedence(tmp_path):
     cfg = tmp_path / "run.toml"
     cfg.write_text(
-        "[data]\ntimesteps = 3\nlimit_train = 64\n[model]\nhidden = [8]\n[train]\nepochs = 1\n"
+        "[data]\nnum_steps = 3\nlimit_train = 64\n[model]\nhidden = [8]\n[train]\nepochs = 1\n"
     )
-    assert main(["train", "--config", str(cfg), "--timesteps", "5", "--limit-test", "40",
+    assert main(["train", "--config", str(cfg), "--num-steps", "5", "--limit-test", "40",
                  "--quiet", "--out", str(tmp_path / "r")]) == 0  # fmt: skip
     saved = (tmp_path / "r" / "config.toml").read_text()
     assert (
-        "timesteps = 5" in saved
+        "num_steps = 5" in saved
         and "limit_train = 64" in saved
         and "hidden = [\n    8,\n]" in saved
     )
@@ -108,8 +108,8 @@ def test_checkpoint_of_another_model_does_not_load(tmp_path, capsys):
     [
         (["train", "--dataset", "cifar"], "invalid choice: 'cifar'"),
         (["train", "--model", "vit"], "invalid choice: 'vit'"),
-        (["train", "--timesteps", "0"], "timesteps=0 is not valid; expected a positive integer"),
-        (["train", "--timesteps", "-3"], "timesteps=-3 is not valid"),
+        (["train", "--num-steps", "0"], "num_steps=0 is not valid; expected a positive integer"),
+        (["train", "--num-steps", "-3"], "num_steps=-3 is not valid"),
         (["train", "--beta", "2"], "beta=2.0 is out of range"),
         (
             ["train", "--dataset", "fashion_mnist", "--data-dir", "/nonexistent/fm"],
@@ -159,7 +159,7 @@ def test_bad_config_key_and_corrupt_checkpoint(tmp_path, capsys):
 def test_sigint_saves_checkpoint_and_resume_matches_uninterrupted(tmp_path):
     """A real SIGINT to a running `spikeflow train`, then --resume: same final metrics."""
     args = [
-        "--limit-train", "600", "--limit-test", "80", "--hidden", "16", "--timesteps", "4",
+        "--limit-train", "600", "--limit-test", "80", "--hidden", "16", "--num-steps", "4",
         "--epochs", "3", "--batch-size", "16", "--threads", "1", "--device", "cpu", "--quiet",
     ]  # fmt: skip
     cmd = [sys.executable, "-m", "spikeflow.cli", "train", *args]
@@ -200,3 +200,19 @@ def test_demo_reaches_97_percent(tmp_path):
     assert main(["demo", "--out", str(tmp_path), "--quiet"]) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] >= 0.97
+
+
+def test_renamed_timesteps_still_works_with_a_future_warning(tmp_path):
+    """--timesteps, the TOML key timesteps and TrainConfig(timesteps=...) for one release."""
+    from spikeflow.train.config import TrainConfig, from_toml
+
+    with pytest.warns(FutureWarning, match="'num_steps'"):
+        assert TrainConfig(timesteps=5).num_steps == 5
+    toml = tmp_path / "old.toml"
+    toml.write_text("[data]\ntimesteps = 3\n")
+    with pytest.warns(FutureWarning, match="'num_steps'"):
+        assert from_toml(toml).num_steps == 3
+    args = [a if a != "--num-steps" else "--timesteps" for a in TINY]
+    with pytest.warns(FutureWarning, match="'--num-steps'"):
+        assert main(["train", *args, "--epochs", "1", "--out", str(tmp_path / "r")]) == 0
+    assert "num_steps = 4" in (tmp_path / "r" / "config.toml").read_text()

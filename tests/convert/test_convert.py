@@ -9,7 +9,7 @@ from spikeflow.convert import (
     QCFS,
     ConvertedIF,
     SpikingMaxPool,
-    accuracy_vs_timesteps,
+    accuracy_vs_num_steps,
     activation_scales,
     convert,
     encode_input,
@@ -33,7 +33,7 @@ def _hidden_rates(snn, x, t):
 
 def test_first_layer_rates_approach_ann_activations_as_t_grows():
     ann, x = _mlp(), torch.rand(64, 6)
-    snn = convert(ann, x, normalisation="max", v_init=0.0, backend="reference")
+    snn = convert(ann, x, normalization="max", v_init=0.0, backend="reference")
     lam = activation_scales(simplify(ann), x, method="max")[0][1]
     target = torch.relu(ann[0](x)).detach() / lam  # in (0, 1] by max normalisation
     errors = []
@@ -47,7 +47,7 @@ def test_first_layer_rates_approach_ann_activations_as_t_grows():
 
 def test_output_approaches_ann_logits_as_t_grows():
     ann, x = _mlp(), torch.rand(64, 6)
-    snn = convert(ann, x, normalisation="max", backend="reference")
+    snn = convert(ann, x, normalization="max", backend="reference")
     logits = ann(x).detach()
     gap = [float((snn_outputs(snn, x, t).mean(0) - logits).abs().mean()) for t in (16, 256)]
     assert gap[1] < gap[0] / 4 and gap[1] < 0.02
@@ -116,7 +116,7 @@ def test_channel_wise_scales_and_conversion_equivalence():
     x = torch.rand(16, 1, 4, 4)
     scales, _ = activation_scales(simplify(ann), x, method="max", channel_wise=True)
     torch.testing.assert_close(scales[1], x.amax() * torch.tensor([1.0, 10.0, 100.0]))
-    snn = convert(ann, x, normalisation="max", channel_wise=True, backend="reference")
+    snn = convert(ann, x, normalization="max", channel_wise=True, backend="reference")
     torch.testing.assert_close(
         snn_outputs(snn, x, 2000).mean(0), ann(x).detach(), atol=0.05, rtol=0.01
     )
@@ -128,15 +128,15 @@ def test_rate_input_converges_too():
     ann, x = _mlp(), torch.rand(32, 6)
     snn = convert(ann, x, backend="reference")
     g = torch.Generator().manual_seed(0)
-    out = snn_outputs(snn, x, 2000, mode="rate", generator=g).mean(0)
+    out = snn_outputs(snn, x, 2000, encoder="rate", generator=g).mean(0)
     assert float((out - ann(x).detach()).abs().mean()) < 0.05
 
 
-def test_accuracy_vs_timesteps_equals_separate_runs():
+def test_accuracy_vs_num_steps_equals_separate_runs():
     ann, x = _mlp(), torch.rand(40, 6)
     y = ann(x).argmax(-1)
-    snn = convert(ann, x, normalisation="percentile", backend="reference")
-    acc = accuracy_vs_timesteps(snn, [(x[:25], y[:25]), (x[25:], y[25:])], [2, 10, 30])
+    snn = convert(ann, x, normalization="percentile", backend="reference")
+    acc = accuracy_vs_num_steps(snn, [(x[:25], y[:25]), (x[25:], y[25:])], [2, 10, 30])
     for t in (2, 10, 30):
         separate = float((snn_outputs(snn, x, t).mean(0).argmax(-1) == y).float().mean())
         assert acc[t] == pytest.approx(separate)
@@ -154,7 +154,7 @@ def test_original_model_is_unchanged_and_keeps_its_mode():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"normalisation": "mean"}, "method='mean'"),
+        ({"normalization": "mean"}, "method='mean'"),
         ({"percentile": 0.0}, "percentile=0.0"),
         ({"percentile": 101}, "percentile=101"),
         ({"v_init": -0.1}, "v_init=-0.1"),
@@ -181,8 +181,8 @@ def test_channel_wise_through_mismatched_flatten_is_refused():
 @pytest.mark.parametrize(
     ("args", "match"),
     [
-        ((torch.rand(2, 3), 0), "timesteps=0"),
-        ((torch.rand(2, 3), 4, "poisson"), "input='poisson'"),
+        ((torch.rand(2, 3), 0), "num_steps=0"),
+        ((torch.rand(2, 3), 4, "poisson"), "encoder='poisson'"),
         ((torch.full((2, 3), 1.5), 4, "rate"), r"values in \[0, 1\]"),
     ],
 )
@@ -198,9 +198,30 @@ def test_encode_input_shapes():
     assert spikes.shape == (4, 2, 3) and set(spikes.unique().tolist()) <= {0.0, 1.0}
 
 
-def test_accuracy_vs_timesteps_bad_input():
+def test_accuracy_vs_num_steps_bad_input():
     snn = convert(_mlp(), torch.rand(4, 6))
-    with pytest.raises(UserError, match="timesteps=-3"):
-        accuracy_vs_timesteps(snn, [(torch.rand(2, 6), torch.zeros(2))], [4, -3])
+    with pytest.raises(UserError, match="num_steps=-3"):
+        accuracy_vs_num_steps(snn, [(torch.rand(2, 6), torch.zeros(2))], [4, -3])
     with pytest.raises(UserError, match="evaluation data is empty"):
-        accuracy_vs_timesteps(snn, [], [4])
+        accuracy_vs_num_steps(snn, [], [4])
+
+
+def test_old_names_still_work_with_a_future_warning():
+    """normalisation=, timesteps=, mode=, input 'analog' and the old module names: one release."""
+    import spikeflow.convert as conv
+
+    ann, x = _mlp(), torch.rand(16, 6)
+    with pytest.warns(FutureWarning, match="'normalization'"):
+        old = convert(ann, x, normalisation="max", backend="reference")
+    new = convert(ann, x, normalization="max", backend="reference")
+    with pytest.warns(FutureWarning) as caught:
+        out_old = snn_outputs(old, x, timesteps=6, mode="analog")
+    text = " ".join(str(w.message) for w in caught)
+    assert "'num_steps'" in text and "'encoder'" in text and "encoder='direct'" in text
+    assert torch.equal(out_old, snn_outputs(new, x, num_steps=6, encoder="direct"))
+    with pytest.warns(FutureWarning, match="accuracy_vs_num_steps"):
+        assert conv.accuracy_vs_timesteps is accuracy_vs_num_steps
+    with pytest.warns(FutureWarning, match="NORMALIZATIONS"):
+        assert conv.NORMALISATIONS == ("max", "percentile")
+    with pytest.raises(UserError, match="not both"):
+        encode_input(x, num_steps=4, timesteps=4)

@@ -16,12 +16,12 @@ from torch import nn
 
 from spikeflow import data
 from spikeflow.cli import main
-from spikeflow.commands.train import execute
 from spikeflow.errors import UserError
 from spikeflow.train import checkpoint
 from spikeflow.train.config import TrainConfig
 from spikeflow.train.distributed import Distributed, from_env
 from spikeflow.train.parallel import SingleProcess
+from spikeflow.train.run import execute
 from spikeflow.train.trainer import Trainer
 
 
@@ -47,7 +47,7 @@ def test_shard_partitions_exactly():
 
 
 CFG = TrainConfig(
-    limit_train=40, limit_test=30, hidden=(16,), timesteps=4, batch_size=5, clip_grad=0.0,
+    limit_train=40, limit_test=30, hidden=(16,), num_steps=4, batch_size=5, clip_grad=0.0,
     threads=1, device="cpu", val_fraction=0.0, seed=2,
 )  # fmt: skip
 
@@ -150,7 +150,7 @@ WORKER = textwrap.dedent(
     """
     import sys
     import torch
-    import spikeflow.commands.train as command
+    import spikeflow.train.run as command
     from spikeflow.cli import main
 
     where, argv = sys.argv[1], sys.argv[2:]
@@ -167,7 +167,7 @@ WORKER = textwrap.dedent(
 )
 
 TINY = [
-    "--limit-train", "150", "--limit-test", "75", "--hidden", "24", "--timesteps", "4",
+    "--limit-train", "150", "--limit-test", "75", "--hidden", "24", "--num-steps", "4",
     "--batch-size", "32", "--threads", "1", "--device", "cpu", "--quiet", "--seed", "3",
     "--schedule", "none",
 ]  # fmt: skip

@@ -57,7 +57,17 @@ def test_errors_name_the_argument():
         encode_batch(x, "rate", 4, gain=2.0)
     with pytest.raises(UserError, match="encoder='poisson'"):
         encode_batch(x, "poisson", 4)
-    with pytest.raises(UserError, match="timesteps=0"):
+    with pytest.raises(UserError, match="num_steps=0"):
         encode_batch(x, "rate", 0)
     with pytest.raises(UserError, match="key=-1"):
         sample_uniform(-1, torch.arange(2), 3, (1,))
+
+
+def test_registry_and_renamed_steps_keyword():
+    from spikeflow.train.encoding import ENCODER_REGISTRY
+
+    assert set(ENCODER_REGISTRY.available()) == {"rate", "latency", "direct"}
+    x = torch.rand(2, 3)
+    with pytest.warns(FutureWarning, match="'num_steps'"):
+        old = encode_batch(x, "direct", steps=3)
+    assert torch.equal(old, encode_batch(x, "direct", num_steps=3))

@@ -13,7 +13,7 @@ from spikeflow.train.report import finish
 from spikeflow.train.trainer import Trainer
 
 TINY = TrainConfig(
-    limit_train=160, limit_test=80, hidden=(16,), timesteps=4, epochs=2, batch_size=32,
+    limit_train=160, limit_test=80, hidden=(16,), num_steps=4, epochs=2, batch_size=32,
     lr=5e-3, threads=1, device="cpu", dropout=0.1,
 )  # fmt: skip
 
@@ -32,7 +32,7 @@ def run(cfg, out, **kw):
 
 def test_learns_digits_above_chance(tmp_path):
     cfg = TrainConfig(
-        limit_train=400, limit_test=150, hidden=(64,), timesteps=8, epochs=4, batch_size=32,
+        limit_train=400, limit_test=150, hidden=(64,), num_steps=8, epochs=4, batch_size=32,
         lr=5e-3, threads=1, device="cpu",
     )  # fmt: skip
     trainer, status = run(cfg, tmp_path)

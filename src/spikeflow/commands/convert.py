@@ -4,95 +4,90 @@ from __future__ import annotations
 
 import argparse
 
+from spikeflow.commands.flags import add_config_flags, given, int_list
 from spikeflow.convert.ann import ACTIVATIONS, ANN_MODELS, POOLS
-from spikeflow.convert.normalise import NORMALISATIONS
-from spikeflow.convert.pipeline import ConvertConfig, run_conversion
-from spikeflow.convert.run import INPUT_MODES
-from spikeflow.errors import UserError
+from spikeflow.convert.config import ConvertConfig, from_toml, with_overrides
+from spikeflow.convert.normalize import NORMALIZATIONS
+from spikeflow.convert.pipeline import run_conversion
+from spikeflow.convert.run import ENCODERS, RENAMED_ENCODERS
+from spikeflow.data import available as datasets
+from spikeflow.device import DEVICES
+from spikeflow.kernels import BACKENDS
 
-DEVICES = ("cpu", "cuda")
+#: The config flags of ``convert`` (defaults: :class:`ConvertConfig`'s; None = not given).
+FLAGS = {
+    "dataset": {"choices": datasets()},
+    "data_dir": {"metavar": "DIR", "help": "where the dataset files are"},
+    "limit_train": {"type": int, "metavar": "N", "help": "use only N training samples"},
+    "limit_test": {"type": int, "metavar": "N", "help": "use only N test samples"},
+    "num_steps": {"type": int_list, "metavar": "T,T", "help": "numbers of time steps to test"},
+    "encoder": {
+        "choices": (*ENCODERS, *RENAMED_ENCODERS),
+        "help": "SNN input: direct = the value as a constant current",
+    },
+    "model": {"choices": ANN_MODELS},
+    "activation": {"choices": ACTIVATIONS},
+    "levels": {"type": int, "help": "QCFS quantisation levels L"},
+    "pool": {"choices": POOLS, "help": "CNN pooling"},
+    "hidden": {"type": int_list, "metavar": "N,N", "help": "MLP hidden widths"},
+    "channels": {"type": int_list, "metavar": "C,C", "help": "CNN channels per block"},
+    "ann": {"metavar": "CHECKPOINT", "help": "an ann.pt from an earlier run: no training"},
+    "epochs": {"type": int, "help": "ANN training epochs"},
+    "batch_size": {"type": int, "help": "ANN training batch"},
+    "lr": {"type": float, "help": "ANN learning rate"},
+    "normalization": {"choices": NORMALIZATIONS, "help": "ReLU scales from calibration data"},
+    "percentile": {"type": float, "help": "percentile of the activations"},
+    "channel_wise": {"flag": True, "help": "one scale per channel"},
+    "v_init": {"type": float, "help": "initial membrane / threshold"},
+    "calibration": {"type": int, "help": "calibration samples"},
+    "energy_samples": {"type": int, "help": "test samples for energy"},
+    "eval_batch_size": {"type": int},
+    "device": {"choices": DEVICES, "help": "auto: cuda if available"},
+    "backend": {"choices": BACKENDS, "help": "IF neuron kernels"},
+    "seed": {"type": int},
+}
 
-
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values or any(v <= 0 for v in values):
-        raise UserError(f"{text!r} is not valid; expected positive integers separated by commas")
-    return values
+#: Flags renamed in this release; they still work, with a FutureWarning.
+RENAMED_FLAGS = {
+    "--timesteps": "num_steps",
+    "--norm": "normalization",
+    "--input": "encoder",
+    "--eval-batch": "eval_batch_size",
+}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the sub-command ``convert``.
+
+    Arguments:
+        subparsers: the ``spikeflow`` parser's sub-parsers.
+    """
     p = subparsers.add_parser(
         "convert",
         help="ANN-to-SNN conversion: train an ANN, convert, test the SNN at many time steps",
         description="Train a ReLU (or QCFS) ANN, convert it into an integrate-and-fire SNN, and "
-        "report SNN accuracy and energy at each number of time steps.",
+        "report SNN accuracy and energy at each number of time steps. Writes config.toml, "
+        "ann.pt, metrics.json and accuracy_vs_T.png into --out; flags override --config.",
     )
-    p.add_argument("--dataset", default="digits", help="dataset name (default digits)")
-    p.add_argument("--data-dir", metavar="DIR", help="where the dataset files are")
-    p.add_argument("--model", default="mlp", choices=ANN_MODELS)
-    p.add_argument("--timesteps", default="8,16,32,64,128", help="comma-separated T values")
+    p.add_argument("--config", metavar="TOML", help="a config file ([data], [ann], [snn])")
     p.add_argument("--out", required=True, metavar="DIR", help="run directory")
-    p.add_argument("--ann", metavar="CHECKPOINT", help="an ann.pt from an earlier run: no training")
-    p.add_argument("--epochs", type=int, default=30, help="ANN training epochs (default 30)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--activation", default="relu", choices=ACTIVATIONS)
-    p.add_argument("--levels", type=int, default=8, help="QCFS quantisation levels L")
-    p.add_argument("--pool", default="avg", choices=POOLS, help="CNN pooling")
-    p.add_argument("--hidden", default="256,128", help="MLP hidden widths")
-    p.add_argument("--channels", default="32,64", help="CNN channels per block")
-    p.add_argument("--norm", default="percentile", choices=NORMALISATIONS)
-    p.add_argument("--percentile", type=float, default=99.9)
-    p.add_argument("--channel-wise", action="store_true", help="one scale per channel")
-    p.add_argument("--v-init", type=float, default=0.5, help="initial membrane / threshold")
-    p.add_argument("--input", default="analog", choices=INPUT_MODES)
-    p.add_argument("--calibration", type=int, default=1000, help="calibration samples")
-    p.add_argument("--energy-samples", type=int, default=16, help="test samples for energy")
-    p.add_argument("--eval-batch", type=int, default=256)
-    p.add_argument("--limit-train", type=int, metavar="N")
-    p.add_argument("--limit-test", type=int, metavar="N")
-    p.add_argument("--device", default="cpu", choices=DEVICES)
-    p.add_argument("--backend", default="auto", help="IF kernel: auto, reference, cpu, triton")
-    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_config_flags(p, ConvertConfig, FLAGS, renamed=RENAMED_FLAGS)
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = ConvertConfig(
-        out=args.out,
-        dataset=args.dataset,
-        data_dir=args.data_dir,
-        model=args.model,
-        timesteps=_int_list(args.timesteps),
-        ann=args.ann,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        activation=args.activation,
-        levels=args.levels,
-        pool=args.pool,
-        hidden=_int_list(args.hidden),
-        channels=_int_list(args.channels),
-        normalisation=args.norm,
-        percentile=args.percentile,
-        channel_wise=args.channel_wise,
-        v_init=args.v_init,
-        input=args.input,
-        calibration=args.calibration,
-        energy_samples=args.energy_samples,
-        eval_batch=args.eval_batch,
-        limit_train=args.limit_train,
-        limit_test=args.limit_test,
-        device=args.device,
-        backend=args.backend,
-        seed=args.seed,
-        progress=not args.quiet,
-    )
-    metrics = run_conversion(cfg)
+    """Run the conversion experiment and print the accuracy and energy table.
+
+    Arguments:
+        args: the parsed command line.
+
+    Returns:
+        The exit code (0: done).
+    """
+    base = from_toml(args.config) if args.config else ConvertConfig()
+    cfg = with_overrides(base, given(args, ConvertConfig))
+    metrics = run_conversion(cfg, args.out, progress=not args.quiet)
     ann = metrics["ann"]["test_accuracy"]
     print(f"ANN test accuracy: {100 * ann:.2f}%  ({metrics['test_samples']} test samples)")
     print(f"{'T':>6}  {'SNN acc':>8}  {'gap (pt)':>8}  {'SOPs':>10}  {'E (nJ)':>9}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from spikeflow.commands.train import execute
 from spikeflow.train.config import TrainConfig
+from spikeflow.train.run import execute
 
 #: The demo run: digits (no download), rate coding over 16 steps, one hidden layer of 256 LIF
 #: neurons with dropout; all 1,438 training samples (no validation split), cosine schedule.
@@ -16,7 +16,7 @@ DEMO = TrainConfig(
     dataset="digits",
     model="mlp",
     encoder="rate",
-    timesteps=16,
+    num_steps=16,
     hidden=(256,),
     dropout=0.2,
     epochs=20,
@@ -29,6 +29,11 @@ DEMO = TrainConfig(
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the sub-command ``demo``.
+
+    Arguments:
+        subparsers: the ``spikeflow`` parser's sub-parsers.
+    """
     p = subparsers.add_parser(
         "demo",
         help="train a spiking MLP on the bundled digits and write results and plots",
@@ -41,4 +46,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Train the demo config (:data:`DEMO`) and write its results.
+
+    Arguments:
+        args: the parsed command line.
+
+    Returns:
+        The exit code (0: done).
+    """
     return execute(DEMO, Path(args.out), progress=not args.quiet)

@@ -2,48 +2,48 @@
 
 ``spikeflow plot neuron`` simulates one real :mod:`spikeflow.nn` neuron under a step current
 and draws input, membrane potential, threshold, spikes, resets and refractory periods.
-``spikeflow plot raster`` encodes one handwritten digit (scikit-learn's ``load_digits``) with a
-:mod:`spikeflow.encode` encoder and draws the spikes of its 64 pixels.
+``spikeflow plot raster`` encodes one image of a dataset (by default scikit-learn's 8x8 digits,
+through :func:`spikeflow.data.sample`) with a :mod:`spikeflow.encode` encoder and draws the spikes
+of its pixels.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
-from spikeflow import encode, plot
+from spikeflow import data, encode, plot
 from spikeflow import nn as snn
+from spikeflow.commands.flags import add_renamed_flag
 from spikeflow.errors import UserError, check_positive_int, check_range
+from spikeflow.functional import RESET_MODES
+from spikeflow.models.neurons import NEURON_KINDS, build_neuron
 
-MODELS = ("lif", "if", "synaptic", "alif", "izhikevich")
 ENCODERS = ("rate", "latency", "delta")
-TITLES = {
-    "lif": "Leaky integrate-and-fire neuron",
-    "if": "Integrate-and-fire neuron",
-    "synaptic": "Current-based synaptic LIF neuron",
-    "alif": "Adaptive LIF neuron",
-    "izhikevich": "Izhikevich neuron",
-}
+_LEAKY = ("lif", "plif", "alif", "synaptic")
 # options that only some models take (the value None means "not given")
 ONLY_FOR = {
-    "beta": ("lif", "alif", "synaptic"),
-    "tau": ("lif", "alif", "synaptic", "if"),
+    "beta": _LEAKY,
+    "tau": (*_LEAKY, "if"),
     "alpha": ("synaptic",),
     "tau_syn": ("synaptic",),
     "tau_adapt": ("alif",),
     "beta_a": ("alif",),
-    "threshold": ("lif", "if", "synaptic", "alif"),
-    "reset": ("lif", "if", "synaptic", "alif"),
-    "refractory": ("lif", "if", "synaptic", "alif"),
+    "threshold": (*_LEAKY, "if"),
+    "reset": (*_LEAKY, "if"),
+    "refractory": (*_LEAKY, "if"),
     "preset": ("izhikevich",),
 }
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the sub-commands ``plot neuron`` and ``plot raster``.
+
+    Arguments:
+        subparsers: the ``spikeflow`` parser's sub-parsers.
+    """
     parser = subparsers.add_parser("plot", help="draw a neuron's response or an encoded digit")
     kinds = parser.add_subparsers(dest="figure", metavar="FIGURE", required=True)
 
@@ -55,19 +55,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "the input is scaled by --gain, by default so that --current is the steady-state "
         "potential it drives: a current above the threshold makes the neuron fire.",
     )
-    neuron.add_argument("--model", choices=MODELS, default="lif")
+    neuron.add_argument("--model", choices=NEURON_KINDS.available(), default="lif")
     neuron.add_argument(
         "--current",
         type=float,
         default=None,
         help="step current amplitude (default 1.5; 10 for izhikevich)",
     )
-    neuron.add_argument("--steps", type=int, default=200, help="time steps (default 200)")
+    neuron.add_argument("--num-steps", type=int, default=200, help="time steps (default 200)")
+    add_renamed_flag(neuron, "--steps", "num_steps", type=int)
     neuron.add_argument(
         "--onset",
         type=int,
         default=None,
-        help="step at which the current switches on (default steps // 10)",
+        help="step at which the current switches on (default num_steps // 10)",
     )
     neuron.add_argument("--dt", type=float, default=1.0, help="time step in ms (default 1)")
     neuron.add_argument("--beta", type=float, default=None, help="membrane decay per step")
@@ -93,7 +94,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     neuron.add_argument("--threshold", type=float, default=None, help="firing threshold (1)")
     neuron.add_argument(
         "--reset",
-        choices=("subtract", "zero", "none"),
+        choices=RESET_MODES,
         default=None,
         help="reset mode (default subtract)",
     )
@@ -119,13 +120,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     raster = kinds.add_parser(
         "raster",
         help="spikes of an encoded handwritten digit",
-        description="Encode sample --sample of scikit-learn's 8x8 digits (intensities scaled to "
-        "[0, 1]) and draw one raster row per pixel. delta encodes a simulated sensor motion "
-        "over the image (as N-MNIST was recorded) into ON and OFF events.",
+        description="Encode training sample --sample of a static image dataset (by default "
+        "scikit-learn's 8x8 digits, intensities in [0, 1]) and draw one raster row per pixel. "
+        "delta encodes a simulated sensor motion over the image (as N-MNIST was recorded) into "
+        "ON and OFF events.",
     )
     raster.add_argument("--encoder", choices=ENCODERS, default="rate")
-    raster.add_argument("--steps", type=int, default=50, help="time steps (default 50)")
-    raster.add_argument("--sample", type=int, default=0, help="index of the digit (default 0)")
+    raster.add_argument("--num-steps", type=int, default=50, help="time steps (default 50)")
+    add_renamed_flag(raster, "--steps", "num_steps", type=int)
+    raster.add_argument(
+        "--dataset", choices=data.available(), default="digits", help="(default digits)"
+    )
+    raster.add_argument("--data-dir", metavar="DIR", help="where the dataset files are")
+    raster.add_argument(
+        "--sample", type=int, default=0, help="index in the training split (default 0)"
+    )
     raster.add_argument("--seed", type=int, default=0, help="seed of the rate encoder")
     raster.add_argument(
         "--threshold",
@@ -154,21 +163,22 @@ def _check_applicable(args: argparse.Namespace) -> None:
         raise UserError("give --alpha or --tau-syn, not both")
 
 
-def _decay(value: float | None, tau: float | None, default_tau: float, dt: float) -> float:
-    if value is not None:
-        check_range("beta/alpha", value, 0.0, 1.0)
-        return value
-    tau = default_tau if tau is None else tau
-    check_range("tau", tau, 0.0, low_open=True)
-    return math.exp(-dt / tau)
+def build_figure_neuron(args: argparse.Namespace) -> tuple[snn.Neuron, float, dict[str, Any]]:
+    """The neuron the arguments describe, the default input gain, and facts for the subtitle.
 
+    The gain makes ``--current`` the steady-state potential it drives (leaky models) or scales it
+    by ``dt / tau`` (IF), so a current above the threshold makes the neuron fire.
 
-def build_neuron(args: argparse.Namespace) -> tuple[snn.Neuron, float, dict[str, Any]]:
-    """The neuron the arguments describe, the default input gain, and facts for the subtitle."""
+    Arguments:
+        args: the parsed ``plot neuron`` command line (times in ms).
+
+    Returns:
+        ``(neuron, gain, facts)``: the module, the input scale, and ``{name: text}``.
+    """
     dt = args.dt
     if args.model == "izhikevich":
         preset = args.preset or "regular_spiking"
-        neuron = snn.Izhikevich(preset, dt=dt)
+        neuron = build_neuron("izhikevich", preset=preset, dt=dt)
         facts = {
             "preset": preset.replace("_", " "),
             "spike peak": "30 mV",
@@ -184,26 +194,34 @@ def build_neuron(args: argparse.Namespace) -> tuple[snn.Neuron, float, dict[str,
     if args.model == "if":
         tau = 20.0 if args.tau is None else args.tau
         check_range("tau", tau, 0.0, low_open=True)
-        neuron: snn.Neuron = snn.IF(**common)
+        neuron = build_neuron("if", **common)
         gain = dt / tau
         facts["input scale"] = f"dt/τ = {gain:.3g}"
     else:
-        beta = _decay(args.beta, args.tau, 20.0, dt)
+        membrane = {"beta": args.beta} if args.beta is not None else {"tau": args.tau or 20.0}
+        if args.model == "synaptic":
+            membrane = (
+                {"beta": args.beta} if args.beta is not None else {"tau_mem": args.tau or 20.0}
+            )
+            membrane.update(
+                {"alpha": args.alpha}
+                if args.alpha is not None
+                else {"tau_syn": args.tau_syn or 5.0}
+            )
+        elif args.model == "alif":
+            membrane.update(tau_adapt=args.tau_adapt or 100.0)
+            membrane.update(beta_a=0.2 if args.beta_a is None else args.beta_a)
+        neuron = build_neuron(args.model, dt=dt, **membrane, **common)
+        beta = float(neuron.beta.detach())
         facts["β"] = f"{beta:.3f}"
         gain = 1.0 - beta
-        if args.model == "lif":
-            neuron = snn.LIF(beta=beta, **common)
-        elif args.model == "synaptic":
-            alpha = _decay(args.alpha, args.tau_syn, 5.0, dt)
+        if args.model == "synaptic":
+            alpha = float(neuron.alpha)
             facts["α"] = f"{alpha:.3f}"
             gain *= 1.0 - alpha
-            neuron = snn.Synaptic(alpha=alpha, beta=beta, **common)
-        else:
-            rho = _decay(None, args.tau_adapt, 100.0, dt)
-            beta_a = 0.2 if args.beta_a is None else args.beta_a
-            facts["ρ"] = f"{rho:.3f}"
-            facts["β_a"] = f"{beta_a:g}"
-            neuron = snn.ALIF(beta=beta, rho=rho, beta_a=beta_a, **common)
+        elif args.model == "alif":
+            facts["ρ"] = f"{float(neuron.rho):.3f}"
+            facts["β_a"] = f"{float(neuron.beta_a):g}"
     facts["ϑ"] = f"{common['threshold']:g}"
     facts["reset"] = common["reset"]
     facts["refractory"] = f"{common['refractory']} steps"
@@ -222,20 +240,28 @@ def _adaptive_threshold(neuron: snn.Neuron, x: torch.Tensor) -> torch.Tensor:
 
 
 def run_neuron(args: argparse.Namespace) -> int:
+    """Simulate the neuron under a step current and draw the figure.
+
+    Arguments:
+        args: the parsed command line.
+
+    Returns:
+        The exit code (0: done).
+    """
     _check_applicable(args)
-    check_positive_int("--steps", args.steps)
+    check_positive_int("--num-steps", args.num_steps)
     check_positive_int("--dpi", args.dpi)
     check_range("--dt", args.dt, 0.0, low_open=True)
-    onset = args.steps // 10 if args.onset is None else args.onset
-    check_range("--onset", onset, 0, args.steps - 1)
+    onset = args.num_steps // 10 if args.onset is None else args.onset
+    check_range("--onset", onset, 0, args.num_steps - 1)
     current = (
         args.current if args.current is not None else (10.0 if args.model == "izhikevich" else 1.5)
     )
-    neuron, gain, facts = build_neuron(args)
+    neuron, gain, facts = build_figure_neuron(args)
     gain = gain if args.gain is None else args.gain
-    i_in = torch.zeros(args.steps, dtype=torch.float64)
+    i_in = torch.zeros(args.num_steps, dtype=torch.float64)
     i_in[onset:] = current
-    x = (gain * i_in).reshape(args.steps, 1).to(torch.get_default_dtype())
+    x = (gain * i_in).reshape(args.num_steps, 1).to(torch.get_default_dtype())
     with torch.no_grad():
         trace = neuron.trace(x)
         threshold: Any = float(neuron.threshold)
@@ -253,16 +279,16 @@ def run_neuron(args: argparse.Namespace) -> int:
         refractory=neuron.refractory,
         dt=args.dt,
         time_unit="ms",
-        title=TITLES[args.model],
+        title=NEURON_KINDS.get(args.model).title,
         subtitle=subtitle,
         current_label="current $I$",
         **({"threshold_label": "spike cut-off (v_peak)"} if args.model == "izhikevich" else {}),
     )
     path = plot.save(fig, args.out, dpi=args.dpi)
     count = int(trace.spikes.sum())
-    rate = count / (args.steps * args.dt * 1e-3)
+    rate = count / (args.num_steps * args.dt * 1e-3)
     print(
-        f"{args.model}: {count} spikes in {args.steps * args.dt:g} ms ({rate:.1f} Hz); wrote {path}"
+        f"{args.model}: {count} spikes in {args.num_steps * args.dt:g} ms ({rate:.1f} Hz); wrote {path}"
     )
     return 0
 
@@ -270,69 +296,52 @@ def run_neuron(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------- raster
 
 
-def load_digit(index: int) -> tuple[torch.Tensor, int]:
-    """Digit ``index`` of scikit-learn's digits, intensities ``[8, 8]`` in [0, 1], and its label."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
-    count = len(digits.target)
-    if not (isinstance(index, int) and 0 <= index < count):
-        raise UserError(f"--sample={index!r} is out of range; expected 0 .. {count - 1}")
-    image = torch.tensor(digits.images[index], dtype=torch.float32) / 16.0
-    return image, int(digits.target[index])
-
-
-def sensor_motion(image: torch.Tensor, steps: int, amplitude: float = 1.0) -> torch.Tensor:
-    """The image ``[H, W]`` seen by a sensor moving along a triangle (three saccades), ``[T, H*W]``.
-
-    The offset in pixels visits (0, 0) -> (a, a) -> (2a, 0) -> (0, 0) at constant speed; each
-    frame is resampled bilinearly, with zeros outside the image.
-    """
-    h, w = image.shape
-    corners = torch.tensor([[0.0, 0.0], [amplitude, amplitude], [2 * amplitude, 0.0], [0.0, 0.0]])
-    phase = torch.linspace(0.0, 3.0, steps)
-    leg = phase.floor().clamp(max=2).long()
-    frac = (phase - leg).unsqueeze(1)
-    offset = corners[leg] * (1 - frac) + corners[leg + 1] * frac  # [T, 2] as (dx, dy)
-    theta = torch.zeros(steps, 2, 3)
-    theta[:, 0, 0] = 1.0
-    theta[:, 1, 1] = 1.0
-    theta[:, 0, 2] = -2.0 * offset[:, 0] / w
-    theta[:, 1, 2] = -2.0 * offset[:, 1] / h
-    grid = F.affine_grid(theta, [steps, 1, h, w], align_corners=False)
-    frames = F.grid_sample(image.expand(steps, 1, h, w), grid, align_corners=False)
-    return frames.reshape(steps, h * w)
-
-
 def run_raster(args: argparse.Namespace) -> int:
-    check_positive_int("--steps", args.steps)
+    """Encode one image and draw the raster of its spikes.
+
+    Arguments:
+        args: the parsed command line.
+
+    Returns:
+        The exit code (0: done).
+    """
+    check_positive_int("--num-steps", args.num_steps)
     check_positive_int("--dpi", args.dpi)
-    image, label = load_digit(args.sample)
-    pixels = image.reshape(1, -1)  # [B=1, 64]
+    if not isinstance(args.sample, int) or args.sample < 0:
+        raise UserError(f"--sample={args.sample!r} is out of range; expected an index >= 0")
+    x, label = data.sample(args.dataset, args.sample, data_dir=args.data_dir)
+    if x.dim() != 3 or x.shape[0] != 1:
+        raise UserError(
+            f"--dataset {args.dataset} gives samples of shape {tuple(x.shape)}; expected "
+            "one-channel images [1, H, W]"
+        )
+    image = x[0]
+    pixels = image.reshape(1, -1)  # [B=1, H*W]
+    n = pixels.shape[1]
     groups = None
     if args.encoder == "rate":
         generator = torch.Generator().manual_seed(args.seed)
-        spikes = encode.rate(pixels, args.steps, generator=generator)[:, 0]
+        spikes = encode.rate(pixels, args.num_steps, generator=generator)[:, 0]
         how = f"rate coding (Bernoulli, p = intensity, seed {args.seed})"
     elif args.encoder == "latency":
-        spikes = encode.latency(pixels, args.steps, normalize=True)[:, 0]
+        spikes = encode.latency(pixels, args.num_steps, normalize=True)[:, 0]
         how = "latency coding (linear, normalised: brightest pixels first)"
     else:
-        signal = sensor_motion(image, args.steps).unsqueeze(1)  # [T, 1, 64]
-        events = encode.delta(signal, threshold=args.threshold)[:, 0]  # [T, 2, 64]
-        spikes = events.reshape(args.steps, -1)
-        groups = [("ON", 64), ("OFF", 64)]
+        signal = encode.sensor_motion(image, args.num_steps).unsqueeze(1)  # [T, 1, H*W]
+        events = encode.delta(signal, threshold=args.threshold)[:, 0]  # [T, 2, H*W]
+        spikes = events.reshape(args.num_steps, -1)
+        groups = [("ON", n), ("OFF", n)]
         how = f"delta coding of a moving sensor (threshold {args.threshold:g})"
     fig = plot.raster(
         spikes,
         groups=groups,
-        title=f"Digit {label} (sample {args.sample}): {how}",
+        title=f"Class {label} (sample {args.sample}): {how}",
         neuron_label="pixel" if groups is None else "pixel (ON, then OFF)",
         stimulus=image,
     )
     path = plot.save(fig, args.out, dpi=args.dpi)
     print(
         f"{args.encoder}: {int(spikes.sum())} spikes from {spikes.shape[1]} inputs over "
-        f"{args.steps} steps; wrote {path}"
+        f"{args.num_steps} steps; wrote {path}"
     )
     return 0

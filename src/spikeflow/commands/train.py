@@ -4,110 +4,85 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-import time
 from pathlib import Path
-from typing import Any
 
 from spikeflow import data as datasets
 from spikeflow import loss as losses
 from spikeflow import models
-from spikeflow.errors import UserError, check_choice
+from spikeflow.commands.flags import add_config_flags, given, int_list
+from spikeflow.device import DEVICES
+from spikeflow.functional import RESET_MODES
+from spikeflow.kernels import BACKENDS
+from spikeflow.nn.recurrent import CONNECTIVITY
 from spikeflow.train import checkpoint, distributed
 from spikeflow.train.config import (
-    DEVICES,
     OPTIMIZERS,
     REGULARIZERS,
     SCHEDULES,
     TrainConfig,
-    from_dict,
     from_toml,
-    to_toml,
     with_overrides,
 )
-from spikeflow.train.encoding import ENCODERS
-from spikeflow.train.parallel import SingleProcess
-from spikeflow.train.report import RunResult, finish
-from spikeflow.train.signals import stop_on_signals
-from spikeflow.train.trainer import Trainer, resolve_device
+from spikeflow.train.encoding import ENCODER_REGISTRY
+from spikeflow.train.run import describe, evaluate, execute, print_result, resume_config
 
-#: Keys a resumed run may change; every other key must match the checkpoint.
-RESUMABLE_CHANGES = (
-    "epochs",
-    "device",
-    "threads",
-    "patience",
-    "eval_batch_size",
-    "data_dir",
-    "backend",
-)
-
-
-def _int_list(text: str) -> list[int]:
-    try:
-        return [int(v) for v in text.split(",") if v.strip()]
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a comma-separated list of integers"
-        ) from err
-
-
-def _flag(parser: argparse.ArgumentParser, name: str, **kw: Any) -> None:
-    parser.add_argument(f"--{name.replace('_', '-')}", dest=name, default=None, **kw)
+#: The config flags of ``train`` (defaults: :class:`TrainConfig`'s; None = not given).
+RUN_FLAGS = {
+    "dataset": {"choices": datasets.available()},
+    "data_dir": {"metavar": "DIR", "help": "where the dataset files are"},
+    "model": {"choices": models.available()},
+    "epochs": {"type": int},
+    "num_steps": {"type": int, "metavar": "T", "help": "time steps per sample"},
+    "encoder": {"choices": ENCODER_REGISTRY.available()},
+    "gain": {"type": float, "help": "input scale before encoding"},
+    "hidden": {"type": int_list, "metavar": "N,N", "help": "hidden widths"},
+    "channels": {"type": int_list, "metavar": "C,C", "help": "cnn block channels"},
+    "connectivity": {"choices": CONNECTIVITY, "help": "rsnn recurrent weights"},
+    "neuron": {"choices": models.neurons.trainable_kinds()},
+    "beta": {"type": float, "help": "membrane decay per step"},
+    "threshold": {"type": float},
+    "reset": {"choices": RESET_MODES},
+    "surrogate": {"help": "surrogate gradient"},
+    "learn_beta": {"flag": True, "help": "learn the decay"},
+    "backend": {"choices": BACKENDS, "help": "neuron kernels"},
+    "dropout": {"type": float, "help": "dropout after hidden layers"},
+    "loss": {"choices": losses.available()},
+    "regularizer": {"choices": REGULARIZERS, "help": "spike-rate regulariser"},
+    "reg_weight": {"type": float},
+    "reg_rate": {"type": float, "help": "target / maximum rate"},
+    "batch_size": {"type": int, "help": "samples per step, over all processes under torchrun"},
+    "eval_batch_size": {"type": int},
+    "optimizer": {"choices": OPTIMIZERS},
+    "lr": {"type": float, "help": "learning rate"},
+    "weight_decay": {"type": float},
+    "schedule": {"choices": SCHEDULES, "help": "learning-rate schedule"},
+    "clip_grad": {"type": float, "help": "max gradient norm, 0 = off"},
+    "patience": {"type": int, "help": "early stopping after N epochs without better val (0 = off)"},
+    "val_fraction": {"type": float, "help": "held-out share of train"},
+    "limit_train": {"type": int, "metavar": "N", "help": "use only N training samples"},
+    "limit_test": {"type": int, "metavar": "N", "help": "use only N test samples"},
+    "amp": {"flag": True, "help": "bfloat16 autocast"},
+    "seed": {"type": int},
+    "device": {"choices": DEVICES, "help": "auto: cuda if available"},
+    "threads": {"type": int, "help": "CPU threads, 0 = all allowed"},
+}
 
 
 def add_run_flags(p: argparse.ArgumentParser) -> None:
-    """The config flags of ``train`` (defaults None: only flags given override the config)."""
-    d = TrainConfig()
-    _flag(p, "dataset", choices=datasets.available(), help=f"(default {d.dataset})")
-    _flag(p, "data_dir", metavar="DIR", help="where the dataset files are")
-    _flag(p, "model", choices=models.available(), help=f"(default {d.model})")
-    _flag(p, "epochs", type=int, help=f"(default {d.epochs})")
-    _flag(
-        p, "timesteps", type=int, metavar="T", help=f"time steps per sample (default {d.timesteps})"
-    )
-    _flag(p, "encoder", choices=ENCODERS, help=f"(default {d.encoder})")
-    _flag(p, "gain", type=float, help="input scale before encoding (default 1)")
-    _flag(p, "hidden", type=_int_list, metavar="N,N", help="hidden widths (default 256)")
-    _flag(p, "channels", type=_int_list, metavar="C,C", help="cnn block channels (default 32,64)")
-    _flag(p, "connectivity", choices=("dense", "one_to_one"), help="rsnn recurrent weights")
-    _flag(p, "neuron", choices=models.NEURONS, help=f"(default {d.neuron})")
-    _flag(p, "beta", type=float, help=f"membrane decay per step (default {d.beta})")
-    _flag(p, "threshold", type=float, help=f"(default {d.threshold})")
-    _flag(p, "reset", choices=("subtract", "zero", "none"), help=f"(default {d.reset})")
-    _flag(p, "surrogate", help=f"surrogate gradient (default {d.surrogate})")
-    _flag(p, "learn_beta", action="store_const", const=True, help="learn the decay")
-    _flag(p, "backend", choices=("auto", "reference", "cpu", "triton"), help="neuron kernels")
-    _flag(p, "dropout", type=float, help="dropout after hidden layers (default 0)")
-    _flag(p, "loss", choices=tuple(losses.LOSSES), help=f"(default {d.loss})")
-    _flag(p, "regularizer", choices=REGULARIZERS, help="spike-rate regulariser (default none)")
-    _flag(p, "reg_weight", type=float, help=f"(default {d.reg_weight})")
-    _flag(p, "reg_rate", type=float, help=f"target / maximum rate (default {d.reg_rate})")
-    _flag(
-        p,
-        "batch_size",
-        type=int,
-        help=f"samples per step, over all processes under torchrun (default {d.batch_size})",
-    )
-    _flag(p, "eval_batch_size", type=int, help=f"(default {d.eval_batch_size})")
-    _flag(p, "optimizer", choices=OPTIMIZERS, help=f"(default {d.optimizer})")
-    _flag(p, "lr", type=float, help=f"learning rate (default {d.lr})")
-    _flag(p, "weight_decay", type=float, help="(default 0)")
-    _flag(p, "schedule", choices=SCHEDULES, help=f"learning-rate schedule (default {d.schedule})")
-    _flag(p, "clip_grad", type=float, help=f"max gradient norm, 0 = off (default {d.clip_grad})")
-    _flag(
-        p, "patience", type=int, help="early stopping after N epochs without better val (0 = off)"
-    )
-    _flag(p, "val_fraction", type=float, help=f"held-out share of train (default {d.val_fraction})")
-    _flag(p, "limit_train", type=int, metavar="N", help="use only N training samples")
-    _flag(p, "limit_test", type=int, metavar="N", help="use only N test samples")
-    _flag(p, "amp", action="store_const", const=True, help="bfloat16 autocast")
-    _flag(p, "seed", type=int, help="(default 0)")
-    _flag(p, "device", choices=DEVICES, help="(default auto: cuda if available)")
-    _flag(p, "threads", type=int, help="CPU threads, 0 = all allowed (default 0)")
+    """The config flags of ``train`` (defaults None: only flags given override the config).
+
+    Arguments:
+        p: the parser to add them to.
+    """
+    add_config_flags(p, TrainConfig, RUN_FLAGS, renamed={"--timesteps": "num_steps"})
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register the sub-commands ``train``, ``evaluate`` and ``info``.
+
+    Arguments:
+        subparsers: the ``spikeflow`` parser's sub-parsers.
+    """
     p = subparsers.add_parser(
         "train",
         help="train a spiking network",
@@ -147,34 +122,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run_info)
 
 
-def _given(args: argparse.Namespace) -> dict[str, Any]:
-    names = [f for f in TrainConfig.__dataclass_fields__ if hasattr(args, f)]
-    return {k: getattr(args, k) for k in names if getattr(args, k) is not None}
-
-
-def resolve_config(args: argparse.Namespace) -> tuple[TrainConfig, dict[str, Any] | None]:
-    """The run's config and, when resuming, the checkpoint it continues."""
-    values = _given(args)
-    if args.resume is None:
-        base = from_toml(args.config) if args.config else TrainConfig()
-        return with_overrides(base, values), None
-    payload = checkpoint.load(args.resume)
-    saved = from_dict(payload["config"])
-    if args.config:
-        values = {**from_toml(args.config).__dict__, **values}
-        values = {k: v for k, v in values.items() if v != getattr(TrainConfig(), k)}
-    wanted = with_overrides(saved, values)
-    for key in values:
-        if key not in RESUMABLE_CHANGES and getattr(wanted, key) != getattr(saved, key):
-            raise UserError(
-                f"checkpoint {args.resume!r} was trained with {key}={getattr(saved, key)!r}, "
-                f"not {getattr(wanted, key)!r}; start a new run with --out, or drop that option"
-            )
-    return wanted, payload
-
-
 def run_train(args: argparse.Namespace) -> int:
-    cfg, payload = resolve_config(args)
+    """Train (or resume) a run; 130 when interrupted (a checkpoint is saved).
+
+    Arguments:
+        args: the parsed command line.
+
+    Returns:
+        The exit code (0: done).
+    """
+    values = given(args, TrainConfig)
+    payload = None
+    if args.resume is not None:
+        cfg, payload = resume_config(args.resume, args.config, values)
+    else:
+        cfg = with_overrides(from_toml(args.config) if args.config else TrainConfig(), values)
     if args.out:
         out = Path(args.out)
     elif args.resume:
@@ -191,115 +153,15 @@ def run_train(args: argparse.Namespace) -> int:
     )
 
 
-def execute(
-    cfg: TrainConfig,
-    out: Path,
-    *,
-    progress: bool = True,
-    payload: dict[str, Any] | None = None,
-    source: str | None = None,
-    dist_backend: str = "auto",
-) -> int:
-    """Train ``cfg`` into ``out`` (continuing ``payload`` when given) and write the results.
-
-    Under torchrun (``WORLD_SIZE > 1``) every process calls this: they train together with DDP
-    over ``dist_backend`` (``"auto"``: nccl when training on CUDA, else gloo); only rank 0 prints
-    and writes files. Returns the exit code: 0 when done, 130 when interrupted (a checkpoint is
-    saved).
-    """
-    check_choice("dist_backend", dist_backend, distributed.BACKENDS)
-    if dist_backend == "auto":
-        dist_backend = "nccl" if resolve_device(cfg.device).type == "cuda" else "gloo"
-    parallel = distributed.from_env(dist_backend)
-    try:
-        return _execute(cfg, out, parallel, progress, payload, source)
-    finally:
-        parallel.close()
-
-
-def _execute(
-    cfg: TrainConfig,
-    out: Path,
-    parallel: SingleProcess,
-    progress: bool,
-    payload: dict[str, Any] | None,
-    source: str | None,
-) -> int:
-    started = time.perf_counter()
-    main = parallel.is_main
-    bundle = load_data(cfg)
-    trainer = Trainer(cfg, bundle, out, progress=progress, parallel=parallel)
-    if payload is not None:
-        check_layout(payload, bundle, str(source))
-        trainer.restore(payload, str(source))
-        if main:
-            print(f"resuming {source} at epoch {trainer.epoch + 1}, batch {trainer.batch}")
-    if main:
-        out.mkdir(parents=True, exist_ok=True)
-        to_toml(cfg, out / "config.toml")
-        where = f"{trainer.device}" + (
-            f" x {parallel.world_size} processes" if parallel.world_size > 1 else ""
-        )
-        print(
-            f"training {cfg.model} on {cfg.dataset} ({len(bundle.train)} train, "
-            f"{len(bundle.val) if bundle.val is not None else 0} val, {len(bundle.test)} test) "
-            f"for {cfg.epochs} epochs, T={cfg.timesteps}, on {where}"
-        )
-    with stop_on_signals(trainer.request_stop):
-        status = trainer.fit()
-    if status == "interrupted":
-        if main:
-            print(
-                f"interrupted at epoch {trainer.epoch + 1}, batch {trainer.batch}; checkpoint "
-                f"{out / checkpoint.FILENAME}; continue with: spikeflow train --resume {out}",
-                file=sys.stderr,
-            )
-        return 130
-    result = finish(trainer, status, started, out)
-    if main:
-        print_result(result, out)
-    return 0
-
-
-def load_data(cfg: TrainConfig) -> datasets.DataBundle:
-    return datasets.load(
-        cfg.dataset,
-        data_dir=cfg.data_dir,
-        seed=cfg.seed,
-        val_fraction=cfg.val_fraction,
-        limit_train=cfg.limit_train,
-        limit_test=cfg.limit_test,
-    )
-
-
-def check_layout(payload: dict[str, Any], bundle: datasets.DataBundle, source: str) -> None:
-    """The checkpoint's model must fit the data's sample shape and classes."""
-    shape, classes = tuple(payload["input_shape"]), int(payload["num_classes"])
-    if shape != tuple(bundle.input_shape) or classes != bundle.num_classes:
-        raise UserError(
-            f"checkpoint {source!r} expects inputs {shape} with {classes} classes; the data "
-            f"gives {tuple(bundle.input_shape)} with {bundle.num_classes}"
-        )
-
-
-def print_result(result: RunResult, out: Path) -> None:
-    m = result.metrics
-    test = m["test"]
-    print(
-        f"test accuracy {test['accuracy']:.4f} ({test['samples']} samples), loss {test['loss']:.4f}"
-    )
-    rates = ", ".join(f"{k} {v:.3f}" for k, v in test["spike_rates"].items())
-    print(f"spike rates per layer (spikes/neuron/step): {rates}")
-    if result.energy_table:
-        print(result.energy_table)
-    print(f"wall time {m['wall_time_s']:.1f} s; results in {out}/:")
-    for f in result.files:
-        print(f"  {f}")
-
-
 def run_evaluate(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
-    payload = checkpoint.load(args.checkpoint)
+    """Evaluate a checkpoint on its test split.
+
+    Arguments:
+        args: the parsed command line.
+
+    Returns:
+        The exit code (0: done).
+    """
     overrides = {
         k: v
         for k, v in {
@@ -309,37 +171,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
         }.items()
         if v is not None
     }
-    cfg = with_overrides(from_dict(payload["config"]), overrides)
-    bundle = load_data(cfg)
-    check_layout(payload, bundle, args.checkpoint)
-    out = Path(args.out) if args.out else checkpoint.resolve(args.checkpoint).parent / "eval"
-    trainer = Trainer(cfg, bundle, out, progress=False)
-    trainer.restore(payload, args.checkpoint)
-    result = finish(trainer, "evaluated", started, out)
+    result, out = evaluate(args.checkpoint, Path(args.out) if args.out else None, overrides)
     print_result(result, out)
     return 0
 
 
-def describe(payload: dict[str, Any]) -> dict[str, Any]:
-    """A JSON-able summary of a checkpoint."""
-    params = sum(t.numel() for t in payload["model"].values() if t.is_floating_point())
-    last = payload["history"][-1] if payload["history"] else {}
-    return {
-        "model": payload["config"]["model"],
-        "dataset": payload["config"]["dataset"],
-        "input_shape": payload["input_shape"],
-        "classes": payload["class_names"],
-        "parameters": params,
-        "epochs_done": len(payload["history"]),
-        "epochs": payload["config"]["epochs"],
-        "position": {"epoch": payload["epoch"] + 1, "batch": payload["batch"]},
-        "best_epoch": payload["best"]["epoch"],
-        "last_epoch": {k: v for k, v in last.items() if not isinstance(v, dict)},
-        "config": payload["config"],
-    }
-
-
 def run_info(args: argparse.Namespace) -> int:
+    """Print a summary of a checkpoint.
+
+    Arguments:
+        args: the parsed command line.
+
+    Returns:
+        The exit code (0: done).
+    """
     info = describe(checkpoint.load(args.checkpoint))
     if args.json:
         print(json.dumps(info, indent=2))

@@ -41,6 +41,19 @@ def build_ann(
     read-out. ``"cnn"``: per entry of ``channels`` a block ``Conv3x3 (padding 1) -> BatchNorm ->
     act -> Pool2x2``, then ``Flatten -> Linear(128) -> act -> Dropout -> Linear`` read-out.
     ``act`` is ReLU or :class:`~spikeflow.convert.QCFS` with ``levels`` steps.
+
+    Arguments:
+        model: ``"mlp"`` or ``"cnn"``.
+        input_shape: one sample's shape, e.g. ``(1, 28, 28)``.
+        num_classes: outputs of the read-out.
+        activation: ``"relu"`` or ``"qcfs"``.
+        levels: QCFS quantisation levels ``L``.
+        qcfs_threshold: initial QCFS clip, in activation units.
+        hidden: MLP hidden widths. channels: CNN channels per block.
+        pool: CNN pooling, ``"avg"`` or ``"max"``. dropout: dropout probability in [0, 1).
+
+    Returns:
+        The ANN, mapping ``[B, *input_shape]`` to logits ``[B, num_classes]``.
     """
     check_choice("model", model, ANN_MODELS)
     check_choice("activation", activation, ACTIVATIONS)
@@ -88,7 +101,17 @@ def train_ann(
     device: str | torch.device = "cpu",
     progress: bool = True,
 ) -> list[float]:
-    """Train with Adam, cosine learning-rate decay and cross-entropy; returns the loss per epoch."""
+    """Train with Adam, cosine learning-rate decay and cross-entropy.
+
+    Arguments:
+        model: the ANN (moved to ``device``).
+        loader: batches ``(x [B, ...], labels [B])``.
+        epochs: passes over the data. lr: learning rate. weight_decay: Adam's L2 weight.
+        device: where to train. progress: show a progress bar.
+
+    Returns:
+        The mean training loss of every epoch.
+    """
     check_positive_int("epochs", epochs)
     model.to(device)
     opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -116,9 +139,18 @@ def train_ann(
 
 @torch.no_grad()
 def evaluate_ann(
-    model: nn.Module, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], device="cpu"
+    model: nn.Module,
+    batches: Iterable[tuple[torch.Tensor, torch.Tensor]],
+    device: str | torch.device = "cpu",
 ) -> float:
-    """Test accuracy (a fraction) of ``model`` over ``(x, labels)`` batches."""
+    """Test accuracy of ``model``.
+
+    Arguments:
+        model: the ANN. batches: ``(x [B, ...], labels [B])``. device: where to run.
+
+    Returns:
+        The accuracy, a fraction in [0, 1].
+    """
     model.eval().to(device)
     correct = total = 0
     for x, y in batches:

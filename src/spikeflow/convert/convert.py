@@ -3,7 +3,7 @@
 Rate coding: an IF neuron with threshold 1 and reset by subtraction, driven by a constant current
 ``z``, fires at rate ``clip(z, 0, 1)`` (spikes per step) as ``T`` grows. So each layer's weights and
 bias are rescaled to make its current the ANN activation divided by the activation's scale ``lam``
-(see :mod:`spikeflow.convert.normalise`), and every spike of that layer stands for ``lam``::
+(see :mod:`spikeflow.convert.normalize`), and every spike of that layer stands for ``lam``::
 
     W'_l = W_l * lam_{l-1} / lam_l        b'_l = b_l / lam_l        threshold = 1
 
@@ -22,17 +22,19 @@ from torch import Tensor, nn
 
 from spikeflow.convert.fold import ACTIVATION, WEIGHT, simplify
 from spikeflow.convert.neurons import ConvertedIF, SpikingMaxPool
-from spikeflow.convert.normalise import activation_scales
+from spikeflow.convert.normalize import activation_scales
 from spikeflow.convert.qcfs import QCFS
+from spikeflow.deprecation import renamed_kwargs
 from spikeflow.errors import UserError, check_range
 from spikeflow.nn import Sequential, TimeDistributed
 
 
+@renamed_kwargs(normalisation="normalization")
 def convert(
     model: nn.Module,
     calibration_data: Tensor | Iterable | None,
     *,
-    normalisation: str = "percentile",
+    normalization: str = "percentile",
     percentile: float = 99.9,
     channel_wise: bool = False,
     v_init: float = 0.5,
@@ -48,12 +50,12 @@ def convert(
             The model is not modified.
         calibration_data: ANN inputs ``[N, ...]`` (or an iterable of batches or ``(x, y)`` tuples)
             for the ReLU scales; may be ``None`` when every activation is a QCFS layer.
-        normalisation: ``"max"`` or ``"percentile"`` (ReLU layers; QCFS layers use their clip).
+        normalization: ``"max"`` or ``"percentile"`` (ReLU layers; QCFS layers use their clip).
         percentile: the percentile in ``(0, 100]`` for ``"percentile"`` (99.9 by default).
         channel_wise: one scale per channel instead of per layer.
         v_init: initial membrane as a fraction of the threshold, in ``[0, 1)``; 0.5 (half
             threshold) rounds instead of flooring and suits QCFS-trained networks.
-        batch_size: calibration batch size.
+        batch_size: calibration batch size (samples).
         backend: the IF neurons' kernel (``"auto" | "reference" | "cpu" | "triton"``).
 
     Returns:
@@ -80,7 +82,7 @@ def convert(
         scales, shapes = activation_scales(
             layers,
             calibration_data,
-            method=normalisation,
+            method=normalization,
             percentile=percentile,
             channel_wise=channel_wise,
             batch_size=batch_size,

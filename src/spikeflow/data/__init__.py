@@ -16,6 +16,7 @@ from spikeflow.data.registry import available as available
 from spikeflow.data.registry import info as info
 from spikeflow.data.registry import load as load
 from spikeflow.data.registry import register as register
+from spikeflow.data.registry import sample as sample
 from spikeflow.data.temporal import load_japanese_vowels as _load_japanese_vowels
 
 register("digits", load_digits, "scikit-learn 8x8 handwritten digits, 1,438 train / 359 test")

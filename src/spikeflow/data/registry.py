@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from spikeflow.data.bundle import DataBundle, limit, split_validation
-from spikeflow.errors import UserError
+from spikeflow.errors import UserError, check_choice
+from spikeflow.registry import Registry
 
 Loader = Callable[[str | None, int], DataBundle]
 
@@ -25,32 +26,41 @@ class DatasetInfo:
     description: str
 
 
-_REGISTRY: dict[str, DatasetInfo] = {}
+#: The datasets by name.
+DATASETS: Registry[DatasetInfo] = Registry("dataset", DatasetInfo)
 
 
 def register(name: str, loader: Loader, description: str) -> None:
-    """Add a dataset under ``name`` (lower-cased); a name can be registered only once."""
-    if not isinstance(name, str) or not name:
-        raise UserError(f"name={name!r} is not valid; expected a non-empty string")
+    """Add a dataset under ``name`` (lower-cased); a name can be registered only once.
+
+    Arguments:
+        name: the dataset's name.
+        loader: ``loader(data_dir, seed) -> DataBundle`` with the official train/test split.
+        description: one line for listings.
+    """
     if not callable(loader):
         raise UserError(f"loader={loader!r} is not valid; expected a callable")
-    key = name.lower()
-    if key in _REGISTRY:
-        raise UserError(f"dataset {key!r} is already registered")
-    _REGISTRY[key] = DatasetInfo(key, loader, description)
+    key = name.lower() if isinstance(name, str) else name
+    DATASETS.register(name, DatasetInfo(key, loader, description))
 
 
 def available() -> tuple[str, ...]:
-    """Names of the registered datasets, sorted."""
-    return tuple(sorted(_REGISTRY))
+    """Returns:
+    The names of the registered datasets, sorted.
+    """
+    return DATASETS.available()
 
 
 def info(name: str) -> DatasetInfo:
-    """The registration of dataset ``name``; an unknown name lists the valid ones."""
-    key = name.lower() if isinstance(name, str) else name
-    if key not in _REGISTRY:
-        raise UserError(f"dataset={name!r} is not valid; expected one of {', '.join(available())}")
-    return _REGISTRY[key]
+    """The registration of dataset ``name``.
+
+    Arguments:
+        name: a registered name (any case).
+
+    Returns:
+        Its :class:`DatasetInfo`; an unknown name raises a UserError listing the valid ones.
+    """
+    return DATASETS.get(name)
 
 
 def load(
@@ -80,3 +90,27 @@ def load(
         test=limit(bundle.test, limit_test, seed + 1, "limit_test"),
     )
     return split_validation(bundle, val_fraction, seed)
+
+
+def sample(name: str, index: int, *, split: str = "train", data_dir: str | None = None) -> tuple:
+    """One sample of a dataset, as the trainer sees it.
+
+    Arguments:
+        name: a registered dataset name.
+        index: the sample's position in the split, ``0 <= index < len(split)``.
+        split: ``"train"`` or ``"test"`` (the official split, no validation hold-out).
+        data_dir: where the files are (``None``: the dataset's default place).
+
+    Returns:
+        ``(x, label)``: the sample (e.g. ``[1, H, W]`` in ``[0, 1]`` for images) and its class.
+    """
+    check_choice("split", split, ("train", "test"))
+    bundle = load(name, data_dir=data_dir)
+    part = bundle.train if split == "train" else bundle.test
+    count = len(part)
+    if not (isinstance(index, int) and not isinstance(index, bool) and 0 <= index < count):
+        raise UserError(
+            f"index={index!r} is out of range; expected 0 .. {count - 1} ({split} split)"
+        )
+    x, y = part[index]
+    return x, int(y)

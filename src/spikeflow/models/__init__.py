@@ -8,8 +8,11 @@ from spikeflow.models.classifier import ClassifierOutput as ClassifierOutput
 from spikeflow.models.classifier import SpikingClassifier as SpikingClassifier
 from spikeflow.models.cnn import SpikingCNN as SpikingCNN
 from spikeflow.models.mlp import SpikingMLP as SpikingMLP
+from spikeflow.models.neurons import NEURON_KINDS as NEURON_KINDS
 from spikeflow.models.neurons import NEURONS as NEURONS
 from spikeflow.models.neurons import NeuronConfig as NeuronConfig
+from spikeflow.models.neurons import NeuronKind as NeuronKind
+from spikeflow.models.neurons import build_neuron as build_neuron
 from spikeflow.models.registry import available as available
 from spikeflow.models.registry import build as build
 from spikeflow.models.registry import register as register

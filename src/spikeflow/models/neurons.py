@@ -1,17 +1,80 @@
-"""One place that turns the neuron options of a model config into a neuron module."""
+"""Neuron kinds by name, and the one place that builds a neuron module from a model config.
+
+Every kind is an entry of :data:`NEURON_KINDS` (see ``docs/extending.md`` for the checklist of
+adding one): its :mod:`spikeflow.nn` class, a title for figures, whether models can train with it,
+whether the fused kernels run it and whether :func:`spikeflow.interop.to_nir` exports it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from spikeflow import kernels
 from spikeflow import nn as snn
 from spikeflow import surrogate as surrogates
-from spikeflow.errors import UserError, check_choice, check_range
+from spikeflow.errors import check_choice, check_range
 from spikeflow.functional import RESET_MODES
+from spikeflow.registry import Registry
+
+
+@dataclass(frozen=True)
+class NeuronKind:
+    """A registered neuron model.
+
+    Attributes:
+        cls: the :class:`spikeflow.nn.Neuron` subclass.
+        title: a name for figures, e.g. ``"Leaky integrate-and-fire neuron"``.
+        options: the :class:`NeuronConfig` fields the class takes besides ``threshold``,
+            ``reset``, ``surrogate`` and ``backend``; ``None`` when models cannot be built with it.
+        fused: the fused kernels run it (its ``kind`` is a kernel plan's kind).
+        nir: :func:`spikeflow.interop.to_nir` exports it (else it raises a UserError).
+    """
+
+    cls: type[snn.Neuron]
+    title: str
+    options: tuple[str, ...] | None
+    fused: bool
+    nir: bool
+
+    @property
+    def trainable(self) -> bool:
+        """Whether :class:`NeuronConfig` (and so every model) can use this kind."""
+        return self.options is not None
+
+
+#: The neuron kinds by name.
+NEURON_KINDS: Registry[NeuronKind] = Registry("neuron", NeuronKind)
+NEURON_KINDS.register(
+    "lif",
+    NeuronKind(snn.LIF, "Leaky integrate-and-fire neuron", ("beta", "learn_beta"), True, True),
+)
+NEURON_KINDS.register("if", NeuronKind(snn.IF, "Integrate-and-fire neuron", (), True, True))
+NEURON_KINDS.register(
+    "plif", NeuronKind(snn.PLIF, "Parametric LIF neuron (learnt decay)", ("beta",), True, True)
+)
+NEURON_KINDS.register(
+    "alif", NeuronKind(snn.ALIF, "Adaptive LIF neuron", ("beta", "learn_beta"), True, False)
+)
+NEURON_KINDS.register(
+    "synaptic",
+    NeuronKind(
+        snn.Synaptic, "Current-based synaptic LIF neuron", ("beta", "learn_beta"), True, True
+    ),
+)
+NEURON_KINDS.register(
+    "izhikevich", NeuronKind(snn.Izhikevich, "Izhikevich neuron", None, False, False)
+)
 
 #: Neuron kinds a model can be built with.
-NEURONS = ("lif", "if", "plif", "alif", "synaptic")
+NEURONS = tuple(name for name in NEURON_KINDS if NEURON_KINDS.get(name).trainable)
+
+
+def trainable_kinds() -> tuple[str, ...]:
+    """Returns:
+    The registered kinds a model can be built with (kinds registered later included).
+    """
+    return tuple(name for name in NEURON_KINDS if NEURON_KINDS.get(name).trainable)
 
 
 @dataclass(frozen=True)
@@ -19,10 +82,13 @@ class NeuronConfig:
     """Options shared by every spiking layer of a model.
 
     Attributes:
-        kind: one of :data:`NEURONS`.
+        kind: one of :func:`trainable_kinds` (``"lif"``, ``"if"``, ``"plif"``, ``"alif"``,
+            ``"synaptic"``).
         beta: membrane decay per step in [0, 1] (unused by ``"if"``; initial value for ``"plif"``).
-        threshold: firing threshold (> 0). reset: ``"subtract" | "zero" | "none"``.
-        surrogate: surrogate gradient name. learn_beta: learn the decay (LIF, ALIF, Synaptic).
+        threshold: firing threshold (> 0), in the units of the input current.
+        reset: ``"subtract" | "zero" | "none"``.
+        surrogate: surrogate gradient name (see :func:`spikeflow.surrogate.available`).
+        learn_beta: learn the decay (LIF, ALIF, Synaptic).
         backend: fused-kernel choice, ``"auto" | "reference" | "cpu" | "triton"``.
     """
 
@@ -35,7 +101,7 @@ class NeuronConfig:
     backend: str = "auto"
 
     def __post_init__(self) -> None:
-        check_choice("neuron", self.kind, NEURONS)
+        check_choice("neuron", self.kind, trainable_kinds())
         check_range("beta", self.beta, 0, 1)
         check_range("threshold", self.threshold, 0, low_open=True)
         check_choice("reset", self.reset, RESET_MODES)
@@ -43,25 +109,41 @@ class NeuronConfig:
         check_choice("backend", self.backend, kernels.BACKENDS)
 
     def as_dict(self) -> dict:
+        """Returns:
+        The options as a plain dict.
+        """
         return asdict(self)
 
 
 def make_neuron(cfg: NeuronConfig) -> snn.Neuron:
-    """A fresh neuron module for one layer, built from ``cfg``."""
-    common = {
-        "threshold": cfg.threshold,
-        "reset": cfg.reset,
-        "surrogate": cfg.surrogate,
-        "backend": cfg.backend,
-    }
-    if cfg.kind == "if":
-        return snn.IF(**common)
-    if cfg.kind == "plif":
-        return snn.PLIF(cfg.beta, **common)
-    if cfg.kind == "lif":
-        return snn.LIF(cfg.beta, learn_beta=cfg.learn_beta, **common)
-    if cfg.kind == "alif":
-        return snn.ALIF(cfg.beta, learn_beta=cfg.learn_beta, **common)
-    if cfg.kind == "synaptic":
-        return snn.Synaptic(beta=cfg.beta, learn_beta=cfg.learn_beta, **common)
-    raise UserError(f"neuron={cfg.kind!r} is not valid; expected one of {', '.join(NEURONS)}")
+    """A fresh neuron module for one layer of a model.
+
+    Arguments:
+        cfg: the model's neuron options.
+
+    Returns:
+        The module of kind ``cfg.kind``.
+    """
+    kind = NEURON_KINDS.get(cfg.kind)
+    options = {k: getattr(cfg, k) for k in kind.options or ()}
+    return kind.cls(
+        threshold=cfg.threshold,
+        reset=cfg.reset,
+        surrogate=cfg.surrogate,
+        backend=cfg.backend,
+        **options,
+    )
+
+
+def build_neuron(kind: str, **options: Any) -> snn.Neuron:
+    """A neuron module of a registered kind, built from its class's own keyword arguments.
+
+    Arguments:
+        kind: a name in :data:`NEURON_KINDS`.
+        options: keyword arguments of the kind's class (e.g. ``tau=20.0, dt=1.0``: time constant
+            and step in the same unit, ``beta = exp(-dt / tau)``; ``threshold``, ``refractory``).
+
+    Returns:
+        The module.
+    """
+    return NEURON_KINDS.get(kind).cls(**options)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from spikeflow.errors import UserError
@@ -12,9 +12,18 @@ from spikeflow.models.cnn import SpikingCNN
 from spikeflow.models.mlp import SpikingMLP
 from spikeflow.models.neurons import NeuronConfig
 from spikeflow.models.rsnn import RecurrentSNN
+from spikeflow.registry import Registry
 
-_REGISTRY: dict[str, Callable[..., SpikingClassifier]] = {}
-_OPTIONS: dict[str, tuple[str, ...]] = {}
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A registered model: its factory and the option names it takes besides the neuron's."""
+
+    factory: Callable[..., SpikingClassifier]
+    options: tuple[str, ...]
+
+
+MODELS: Registry[ModelEntry] = Registry("model", ModelEntry)
 
 #: Keys of a flat model config that configure the neurons (``neuron`` is the kind).
 NEURON_KEYS = ("neuron", *(f.name for f in fields(NeuronConfig) if f.name != "kind"))
@@ -23,28 +32,35 @@ NEURON_KEYS = ("neuron", *(f.name for f in fields(NeuronConfig) if f.name != "ki
 def register(
     name: str, factory: Callable[..., SpikingClassifier], options: tuple[str, ...]
 ) -> None:
-    """Add a model under ``name`` (lower-cased).
+    """Add a model under ``name`` (lower-cased; a name already taken is rejected).
 
-    ``factory(input_shape, num_classes, neuron=NeuronConfig, **options)`` builds it; ``options``
-    names the keyword arguments it takes besides the neuron options.
+    Arguments:
+        name: the model's name.
+        factory: ``factory(input_shape, num_classes, neuron=NeuronConfig, **options)`` builds it.
+        options: the keyword arguments it takes besides the neuron options.
     """
-    key = name.lower()
-    if key in _REGISTRY:
-        raise UserError(f"model {key!r} is already registered")
-    _REGISTRY[key] = factory
-    _OPTIONS[key] = tuple(options)
+    if not callable(factory):
+        raise UserError(f"factory={factory!r} is not valid; expected a callable")
+    MODELS.register(name, ModelEntry(factory, tuple(options)))
 
 
 def options(name: str) -> tuple[str, ...]:
-    """The option names model ``name`` takes besides the neuron options."""
-    if name not in _REGISTRY:
-        raise UserError(f"model={name!r} is not valid; expected one of {', '.join(available())}")
-    return _OPTIONS[name]
+    """The option names model ``name`` takes besides the neuron options.
+
+    Arguments:
+        name: a registered model name.
+
+    Returns:
+        The option names.
+    """
+    return MODELS.get(name).options
 
 
 def available() -> tuple[str, ...]:
-    """Names of the registered models, sorted."""
-    return tuple(sorted(_REGISTRY))
+    """Returns:
+    The names of the registered models, sorted.
+    """
+    return MODELS.available()
 
 
 def build(
@@ -59,14 +75,16 @@ def build(
         config: the model's own options (``hidden``, ``channels``, ``dropout``, ``connectivity``)
             and the neuron options ``neuron`` (kind), ``beta``, ``threshold``, ``reset``,
             ``surrogate``, ``learn_beta``, ``backend``.
+
+    Returns:
+        The model.
     """
-    if name not in _REGISTRY:
-        raise UserError(f"model={name!r} is not valid; expected one of {', '.join(available())}")
+    entry = MODELS.get(name)
     neuron_opts = {k: config.pop(k) for k in NEURON_KEYS if k in config}
     if "neuron" in neuron_opts:
         neuron_opts["kind"] = neuron_opts.pop("neuron")
     try:
-        return _REGISTRY[name](
+        return entry.factory(
             tuple(input_shape), num_classes, neuron=NeuronConfig(**neuron_opts), **config
         )
     except TypeError as err:

@@ -6,6 +6,7 @@ Every function takes torch tensors or numpy arrays and returns a
 
 from spikeflow.plot._common import PALETTE as PALETTE
 from spikeflow.plot._common import save as save
+from spikeflow.plot.conversion import accuracy_vs_steps as accuracy_vs_steps
 from spikeflow.plot.neuron import membrane_trace as membrane_trace
 from spikeflow.plot.neuron import neuron as neuron
 from spikeflow.plot.raster import layer_rasters as layer_rasters

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
@@ -19,6 +18,7 @@ import numpy as np
 import torch
 from matplotlib.figure import Figure
 
+from spikeflow.atomic import write_atomic
 from spikeflow.errors import UserError
 
 P = ParamSpec("P")
@@ -130,22 +130,19 @@ def time_axis(steps: int, dt: float, time_unit: str) -> tuple[np.ndarray, str]:
 
 
 def save(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 160) -> Path:
-    """Write ``fig`` to ``path`` (PNG, SVG or PDF by suffix), atomically; return the path.
+    """Write ``fig`` to a PNG, SVG or PDF file (by suffix), atomically.
 
-    Parent directories are created. The file appears complete or not at all.
+    Arguments:
+        fig: the figure.
+        path: the file; parent directories are created. It appears complete or not at all.
+        dpi: resolution of raster formats, in dots per inch.
+
+    Returns:
+        ``path``.
     """
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in SAVE_FORMATS:
         valid = ", ".join(f".{f}" for f in SAVE_FORMATS)
         raise UserError(f"path={str(path)!r} has an unsupported suffix; expected one of {valid}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            fig.savefig(handle, format=fmt, dpi=dpi)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, lambda handle: fig.savefig(handle, format=fmt, dpi=dpi))

@@ -24,8 +24,8 @@ from typing import Any
 
 import torch
 
+from spikeflow.atomic import write_atomic
 from spikeflow.errors import UserError
-from spikeflow.train.atomic import write_atomic
 
 FORMAT = "spikeflow-checkpoint"
 VERSION = 1

@@ -6,29 +6,35 @@ full, resolved configuration: ``spikeflow train --config config.toml`` repeats a
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import MISSING, asdict, dataclass, fields, replace
+from dataclasses import InitVar, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-import tomli_w
-
+from spikeflow import config, models
 from spikeflow import data as datasets
 from spikeflow import loss as losses
-from spikeflow import models
-from spikeflow.errors import UserError, check_choice, check_positive_int, check_range
-from spikeflow.train.atomic import write_text
-from spikeflow.train.encoding import ENCODERS
+from spikeflow.config import split_sections
+from spikeflow.deprecation import warn_renamed
+from spikeflow.device import DEVICES
+from spikeflow.errors import check_choice, check_positive_int, check_range
+from spikeflow.train.encoding import ENCODER_REGISTRY
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("cosine", "step", "none")
 REGULARIZERS = ("none", "l2", "upper")
-DEVICES = ("auto", "cpu", "cuda")
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a run; field groups map to TOML sections [data], [model], [train]."""
+    """Everything that defines a run; field groups map to TOML sections [data], [model], [train].
+
+    Every field has its default here (the command's flags take theirs from it). ``num_steps`` is
+    the number of time steps ``T`` per sample; ``encoder`` turns a static sample into ``T`` steps
+    of input (``"direct"``: the value itself at every step).
+    """
+
+    #: Old key names that still work for one release (with a ``FutureWarning``).
+    RENAMED: ClassVar[dict[str, str]] = {"timesteps": "num_steps"}
 
     # [data]
     dataset: str = "digits"
@@ -37,7 +43,7 @@ class TrainConfig:
     limit_train: int | None = None
     limit_test: int | None = None
     encoder: str = "rate"
-    timesteps: int = 16
+    num_steps: int = 16
     gain: float = 1.0
     # [model]
     model: str = "mlp"
@@ -73,17 +79,22 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     threads: int = 0
+    #: Deprecated spelling of ``num_steps`` (one release, with a ``FutureWarning``).
+    timesteps: InitVar[int | None] = None
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, timesteps: int | None) -> None:
+        if timesteps is not None:
+            warn_renamed("timesteps", "num_steps")
+            object.__setattr__(self, "num_steps", timesteps)
         check_choice("dataset", self.dataset, datasets.available())
         check_choice("model", self.model, models.available())
-        check_choice("encoder", self.encoder, ENCODERS)
+        check_choice("encoder", self.encoder, ENCODER_REGISTRY.available())
         check_choice("optimizer", self.optimizer, OPTIMIZERS)
         check_choice("schedule", self.schedule, SCHEDULES)
-        check_choice("loss", self.loss, tuple(losses.LOSSES))
+        check_choice("loss", self.loss, losses.available())
         check_choice("regularizer", self.regularizer, REGULARIZERS)
         check_choice("device", self.device, DEVICES)
-        for name in ("timesteps", "epochs", "batch_size", "eval_batch_size", "step_size"):
+        for name in ("num_steps", "epochs", "batch_size", "eval_batch_size", "step_size"):
             check_positive_int(name, getattr(self, name))
         for name in ("limit_train", "limit_test"):
             if getattr(self, name) is not None:
@@ -113,88 +124,64 @@ class TrainConfig:
         opts.update({k: getattr(self, k) for k in models.registry.NEURON_KEYS})
         return opts
 
-    def as_sections(self) -> dict[str, dict[str, Any]]:
-        """``{"data": {...}, "model": {...}, "train": {...}}`` without ``None`` values (TOML)."""
-        flat = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-        return {
-            section: {k: flat[k] for k in keys if flat[k] is not None}
-            for section, keys in SECTIONS.items()
-        }
 
-
-_NAMES = [f.name for f in fields(TrainConfig)]
-SECTIONS = {
-    "data": _NAMES[: _NAMES.index("model")],
-    "model": _NAMES[_NAMES.index("model") : _NAMES.index("epochs")],
-    "train": _NAMES[_NAMES.index("epochs") :],
-}
-_TYPES = {f.name: f for f in fields(TrainConfig)}
-
-
-def _coerce(name: str, value: Any) -> Any:
-    """Check a value from TOML or flags against the field's type; tuples from lists."""
-    default = _TYPES[name].default
-    if default is MISSING:  # pragma: no cover - every field has a default
-        return value
-    if isinstance(default, tuple):
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = [value]
-        if not isinstance(value, list | tuple) or not all(
-            isinstance(v, int) and not isinstance(v, bool) for v in value
-        ):
-            raise UserError(f"{name}={value!r} is not valid; expected a list of integers")
-        return tuple(value)
-    if value is None:
-        return value
-    if isinstance(default, bool) and not isinstance(value, bool):
-        raise UserError(f"{name}={value!r} is not valid; expected true or false")
-    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    wanted = type(default) if default is not None else (str if name == "data_dir" else int)
-    if not isinstance(value, wanted) or (wanted is int and isinstance(value, bool)):
-        raise UserError(f"{name}={value!r} is not valid; expected a {wanted.__name__}")
-    return value
+SECTIONS = split_sections(TrainConfig, {"data": "dataset", "model": "model", "train": "epochs"})
 
 
 def with_overrides(cfg: TrainConfig, values: dict[str, Any]) -> TrainConfig:
-    """``cfg`` with ``values`` (flat keys) replaced; unknown keys list the valid ones."""
-    unknown = sorted(set(values) - set(_NAMES))
-    if unknown:
-        raise UserError(
-            f"config key(s) {', '.join(unknown)} are not valid; "
-            f"expected some of {', '.join(_NAMES)}"
-        )
-    return replace(cfg, **{k: _coerce(k, v) for k, v in values.items()})
+    """``cfg`` with ``values`` (flat keys) replaced; unknown keys list the valid ones.
+
+    Arguments:
+        cfg: the config to start from.
+        values: flat keys and values (old names such as ``timesteps`` warn and still work).
+
+    Returns:
+        The new, validated config.
+    """
+    return config.with_overrides(cfg, values)
 
 
 def from_toml(path: str | Path, base: TrainConfig | None = None) -> TrainConfig:
-    """Read a TOML config: keys in [data]/[model]/[train] sections or at the top level."""
-    path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text())
-    except FileNotFoundError as err:
-        raise UserError(f"config file {str(path)!r} does not exist") from err
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
-        raise UserError(f"config file {str(path)!r} is not valid TOML: {err}") from err
-    flat: dict[str, Any] = {}
-    for key, value in doc.items():
-        if key in SECTIONS and isinstance(value, dict):
-            flat.update(value)
-        else:
-            flat[key] = value
-    return with_overrides(base or TrainConfig(), flat)
+    """Read a TOML config: keys in [data]/[model]/[train] sections or at the top level.
+
+    Arguments:
+        path: the TOML file.
+        base: the config its keys override (default :class:`TrainConfig()`).
+
+    Returns:
+        The config.
+    """
+    return with_overrides(base or TrainConfig(), config.read_toml(path, tuple(SECTIONS)))
 
 
 def to_toml(cfg: TrainConfig, path: str | Path) -> None:
-    """Write ``cfg`` as TOML sections, atomically."""
-    write_text(path, tomli_w.dumps(cfg.as_sections()))
+    """Write ``cfg`` as TOML sections, atomically.
+
+    Arguments:
+        cfg: the config. path: the file to write.
+    """
+    config.write_toml(cfg, path, SECTIONS)
 
 
 def to_dict(cfg: TrainConfig) -> dict[str, Any]:
-    """The flat config as plain Python values (lists for tuples), for JSON and checkpoints."""
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
+    """The flat config as plain Python values, for JSON and checkpoints.
+
+    Arguments:
+        cfg: the config.
+
+    Returns:
+        ``{field: value}`` with lists for tuples.
+    """
+    return config.to_dict(cfg)
 
 
 def from_dict(values: dict[str, Any]) -> TrainConfig:
-    """Inverse of :func:`to_dict`."""
+    """Inverse of :func:`to_dict`.
+
+    Arguments:
+        values: flat keys and values, e.g. a checkpoint's ``config``.
+
+    Returns:
+        The config.
+    """
     return with_overrides(TrainConfig(), values)

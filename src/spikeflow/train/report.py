@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from spikeflow.train.atomic import write_json
+from spikeflow.atomic import write_json
 from spikeflow.train.batches import batches
 from spikeflow.train.config import to_dict
 from spikeflow.train.trainer import Trainer

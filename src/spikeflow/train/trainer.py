@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 from spikeflow import loss as losses
 from spikeflow import models
 from spikeflow.data.bundle import DataBundle
-from spikeflow.errors import UserError
+from spikeflow.device import resolve_device
 from spikeflow.train import checkpoint
 from spikeflow.train.batches import derive_seed, epoch_order, num_batches, take, to_device
 from spikeflow.train.config import TrainConfig, to_dict
@@ -41,15 +41,6 @@ from spikeflow.train.parallel import SingleProcess
 
 _EVAL_TAG = 0xE7A1
 _TRAIN_TAG = 0x7A1
-
-
-def resolve_device(name: str) -> torch.device:
-    """``"auto"``: CUDA when available, else CPU; ``"cuda"`` without a GPU is a UserError."""
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise UserError("device='cuda' is not valid here: no CUDA GPU is visible to PyTorch")
-    return torch.device(name)
 
 
 def set_threads(threads: int, processes: int = 1) -> None:
@@ -125,7 +116,7 @@ class Trainer:
             return x.float()
         key = derive_seed(self.cfg.seed, *parts)
         return encode_batch(
-            x, self.cfg.encoder, self.cfg.timesteps, gain=self.cfg.gain, key=key, index=index
+            x, self.cfg.encoder, self.cfg.num_steps, gain=self.cfg.gain, key=key, index=index
         )
 
     def _objective(self, out: models.ClassifierOutput, y: Tensor) -> Tensor:

@@ -1,4 +1,7 @@
-"""Atomic file writes: a file appears complete or not at all, even if the process is killed."""
+"""Atomic file writes: a file appears complete or not at all, even if the process is killed.
+
+Every artefact spikeflow writes (checkpoints, configs, metrics, plots) goes through here.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,15 @@ from typing import IO, Any
 
 
 def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
-    """Call ``write(handle)`` on a temporary file beside ``path``, fsync it, then rename it over."""
+    """Call ``write(handle)`` on a temporary file beside ``path``, fsync it, then rename it over.
+
+    Arguments:
+        path: the file to write; parent directories are created.
+        write: writes the content to a binary handle.
+
+    Returns:
+        ``path``, which holds the old content or the new, never a part.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -28,10 +39,24 @@ def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
 
 
 def write_text(path: str | Path, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    """Write ``text`` (UTF-8) to ``path`` atomically.
+
+    Arguments:
+        path: the file. text: its content.
+
+    Returns:
+        ``path``.
+    """
     return write_atomic(path, lambda h: h.write(text.encode()))
 
 
 def write_json(path: str | Path, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON to ``path`` atomically."""
+    """Write ``obj`` as indented JSON to ``path`` atomically.
+
+    Arguments:
+        path: the file. obj: JSON-able values (dicts, lists, numbers, strings).
+
+    Returns:
+        ``path``.
+    """
     return write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")

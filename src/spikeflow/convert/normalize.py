@@ -19,12 +19,20 @@ from torch import Tensor, nn
 from spikeflow.convert.qcfs import QCFS
 from spikeflow.errors import UserError, check_choice, check_range
 
-NORMALISATIONS = ("max", "percentile")
+NORMALIZATIONS = ("max", "percentile")
 MAX_VALUES = 4_000_000  # values kept per statistic; above, a seeded random subsample
 
 
 def calibration_batches(data: Tensor | Iterable, batch_size: int = 256) -> Iterable[Tensor]:
-    """Input batches from a tensor ``[N, ...]`` or an iterable of tensors or ``(x, y)`` tuples."""
+    """Input batches of calibration data.
+
+    Arguments:
+        data: a tensor ``[N, ...]`` or an iterable of tensors or ``(x, y)`` tuples.
+        batch_size: samples per batch when ``data`` is a tensor.
+
+    Returns:
+        An iterator of input tensors ``[B, ...]``.
+    """
     if isinstance(data, Tensor):
         if data.dim() < 2 or len(data) == 0:
             raise UserError(
@@ -77,13 +85,14 @@ def activation_scales(
         method: ``"max"`` or ``"percentile"``.
         percentile: the percentile in ``(0, 100]`` for ``"percentile"``.
         channel_wise: one scale per channel (dim 1 of the activation) instead of per layer.
+        batch_size: calibration batch size (samples).
 
     Returns:
         ``(scales, input_shapes)``: for each layer, its scale (a 0-dim tensor, a ``[C]`` tensor
         when channel-wise, or ``None`` for a layer that is not an activation), and each layer's
         per-sample input shape.
     """
-    check_choice("method", method, NORMALISATIONS)
+    check_choice("method", method, NORMALIZATIONS)
     check_range("percentile", percentile, 0, 100, low_open=True)
     q = 100.0 if method == "max" else percentile
     collected: list[list[Tensor]] = [[] for _ in layers]

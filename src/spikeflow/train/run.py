@@ -1,0 +1,252 @@
+"""A whole training run, as ``spikeflow train`` does it: load the data, train, evaluate, write files.
+
+:func:`execute` is what the command calls (and what a script may call): it resumes a checkpoint when
+given one, trains under a process group (one process, or DDP under torchrun), writes ``config.toml``,
+``checkpoint.pt``, ``metrics.json`` and the plots into the run directory, and prints progress.
+:func:`resume_config` and :func:`check_layout` are the checks that make a resumed run continue the
+run it claims to continue.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from spikeflow import data as datasets
+from spikeflow.device import resolve_device
+from spikeflow.errors import UserError, check_choice
+from spikeflow.train import checkpoint, distributed
+from spikeflow.train.config import TrainConfig, from_dict, from_toml, to_toml, with_overrides
+from spikeflow.train.parallel import SingleProcess
+from spikeflow.train.report import RunResult, finish
+from spikeflow.train.signals import stop_on_signals
+from spikeflow.train.trainer import Trainer
+
+#: Keys a resumed run may change; every other key must match the checkpoint.
+RESUMABLE_CHANGES = (
+    "epochs",
+    "device",
+    "threads",
+    "patience",
+    "eval_batch_size",
+    "data_dir",
+    "backend",
+)
+
+
+def load_data(cfg: TrainConfig) -> datasets.DataBundle:
+    """The data of a run.
+
+    Arguments:
+        cfg: the run's config (``dataset``, ``data_dir``, ``seed``, ``val_fraction`` and the limits).
+
+    Returns:
+        The :class:`~spikeflow.data.DataBundle` from :func:`spikeflow.data.load`.
+    """
+    return datasets.load(
+        cfg.dataset,
+        data_dir=cfg.data_dir,
+        seed=cfg.seed,
+        val_fraction=cfg.val_fraction,
+        limit_train=cfg.limit_train,
+        limit_test=cfg.limit_test,
+    )
+
+
+def check_layout(payload: dict[str, Any], bundle: datasets.DataBundle, source: str) -> None:
+    """Raise :class:`UserError` unless the checkpoint's model fits the data's samples and classes.
+
+    Arguments:
+        payload: a checkpoint from :func:`spikeflow.train.checkpoint.load`.
+        bundle: the data the run will use.
+        source: the checkpoint's path, for the message.
+    """
+    shape, classes = tuple(payload["input_shape"]), int(payload["num_classes"])
+    if shape != tuple(bundle.input_shape) or classes != bundle.num_classes:
+        raise UserError(
+            f"checkpoint {source!r} expects inputs {shape} with {classes} classes; the data "
+            f"gives {tuple(bundle.input_shape)} with {bundle.num_classes}"
+        )
+
+
+def resume_config(
+    source: str, config_file: str | None, values: dict[str, Any]
+) -> tuple[TrainConfig, dict[str, Any]]:
+    """The config of a resumed run, and the checkpoint it continues.
+
+    Arguments:
+        source: a checkpoint file or the run directory holding ``checkpoint.pt``.
+        config_file: a TOML config to apply over the checkpoint's config, or ``None``.
+        values: flat config keys given explicitly (e.g. command-line flags); they win over the file.
+
+    Returns:
+        ``(config, payload)``. Only keys in :data:`RESUMABLE_CHANGES` may differ from the
+        checkpoint's config; any other change raises :class:`UserError` naming the key.
+    """
+    payload = checkpoint.load(source)
+    saved = from_dict(payload["config"])
+    if config_file:
+        default = TrainConfig()
+        values = {**from_toml(config_file).__dict__, **values}
+        values = {k: v for k, v in values.items() if v != getattr(default, k)}
+    wanted = with_overrides(saved, values)
+    for key in values:
+        if key not in RESUMABLE_CHANGES and getattr(wanted, key) != getattr(saved, key):
+            raise UserError(
+                f"checkpoint {source!r} was trained with {key}={getattr(saved, key)!r}, "
+                f"not {getattr(wanted, key)!r}; start a new run with --out, or drop that option"
+            )
+    return wanted, payload
+
+
+def execute(
+    cfg: TrainConfig,
+    out: Path,
+    *,
+    progress: bool = True,
+    payload: dict[str, Any] | None = None,
+    source: str | None = None,
+    dist_backend: str = "auto",
+) -> int:
+    """Train ``cfg`` into ``out`` (continuing ``payload`` when given) and write the results.
+
+    Under torchrun (``WORLD_SIZE > 1``) every process calls this: they train together with DDP;
+    only rank 0 prints and writes files.
+
+    Arguments:
+        cfg: the run's config.
+        out: the run directory (created).
+        progress: show progress bars.
+        payload: a checkpoint to continue (see :func:`resume_config`), or ``None``.
+        source: the checkpoint's path, for messages.
+        dist_backend: ``"auto"`` (nccl when training on CUDA, else gloo), ``"gloo"`` or ``"nccl"``.
+
+    Returns:
+        The exit code: 0 when done, 130 when interrupted (a checkpoint is saved).
+    """
+    check_choice("dist_backend", dist_backend, distributed.BACKENDS)
+    if dist_backend == "auto":
+        dist_backend = "nccl" if resolve_device(cfg.device).type == "cuda" else "gloo"
+    parallel = distributed.from_env(dist_backend)
+    try:
+        return _execute(cfg, out, parallel, progress, payload, source)
+    finally:
+        parallel.close()
+
+
+def _execute(
+    cfg: TrainConfig,
+    out: Path,
+    parallel: SingleProcess,
+    progress: bool,
+    payload: dict[str, Any] | None,
+    source: str | None,
+) -> int:
+    started = time.perf_counter()
+    main = parallel.is_main
+    bundle = load_data(cfg)
+    trainer = Trainer(cfg, bundle, out, progress=progress, parallel=parallel)
+    if payload is not None:
+        check_layout(payload, bundle, str(source))
+        trainer.restore(payload, str(source))
+        if main:
+            print(f"resuming {source} at epoch {trainer.epoch + 1}, batch {trainer.batch}")
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        to_toml(cfg, out / "config.toml")
+        where = f"{trainer.device}" + (
+            f" x {parallel.world_size} processes" if parallel.world_size > 1 else ""
+        )
+        print(
+            f"training {cfg.model} on {cfg.dataset} ({len(bundle.train)} train, "
+            f"{len(bundle.val) if bundle.val is not None else 0} val, {len(bundle.test)} test) "
+            f"for {cfg.epochs} epochs, T={cfg.num_steps}, on {where}"
+        )
+    with stop_on_signals(trainer.request_stop):
+        status = trainer.fit()
+    if status == "interrupted":
+        if main:
+            print(
+                f"interrupted at epoch {trainer.epoch + 1}, batch {trainer.batch}; checkpoint "
+                f"{out / checkpoint.FILENAME}; continue with: spikeflow train --resume {out}",
+                file=sys.stderr,
+            )
+        return 130
+    result = finish(trainer, status, started, out)
+    if main:
+        print_result(result, out)
+    return 0
+
+
+def evaluate(
+    source: str, out: Path | None = None, overrides: dict[str, Any] | None = None
+) -> tuple[RunResult, Path]:
+    """Evaluate a checkpoint on its test split and write ``metrics.json`` and plots.
+
+    Arguments:
+        source: a checkpoint file or run directory.
+        out: where to write (default ``CHECKPOINT_DIR/eval``).
+        overrides: config keys to change for the evaluation (``data_dir``, ``limit_test``,
+            ``device``).
+
+    Returns:
+        ``(result, out)``: the results and the directory written.
+    """
+    started = time.perf_counter()
+    payload = checkpoint.load(source)
+    cfg = with_overrides(from_dict(payload["config"]), overrides or {})
+    bundle = load_data(cfg)
+    check_layout(payload, bundle, source)
+    out = out if out is not None else checkpoint.resolve(source).parent / "eval"
+    trainer = Trainer(cfg, bundle, out, progress=False)
+    trainer.restore(payload, source)
+    return finish(trainer, "evaluated", started, out), out
+
+
+def print_result(result: RunResult, out: Path) -> None:
+    """Print the test metrics, the energy table and the files written.
+
+    Arguments:
+        result: what :func:`spikeflow.train.report.finish` returned.
+        out: the run directory.
+    """
+    m = result.metrics
+    test = m["test"]
+    print(
+        f"test accuracy {test['accuracy']:.4f} ({test['samples']} samples), loss {test['loss']:.4f}"
+    )
+    rates = ", ".join(f"{k} {v:.3f}" for k, v in test["spike_rates"].items())
+    print(f"spike rates per layer (spikes/neuron/step): {rates}")
+    if result.energy_table:
+        print(result.energy_table)
+    print(f"wall time {m['wall_time_s']:.1f} s; results in {out}/:")
+    for f in result.files:
+        print(f"  {f}")
+
+
+def describe(payload: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-able summary of a checkpoint.
+
+    Arguments:
+        payload: a checkpoint from :func:`spikeflow.train.checkpoint.load`.
+
+    Returns:
+        Model, dataset, input shape, classes, parameter count, progress and config.
+    """
+    params = sum(t.numel() for t in payload["model"].values() if t.is_floating_point())
+    last = payload["history"][-1] if payload["history"] else {}
+    return {
+        "model": payload["config"]["model"],
+        "dataset": payload["config"]["dataset"],
+        "input_shape": payload["input_shape"],
+        "classes": payload["class_names"],
+        "parameters": params,
+        "epochs_done": len(payload["history"]),
+        "epochs": payload["config"]["epochs"],
+        "position": {"epoch": payload["epoch"] + 1, "batch": payload["batch"]},
+        "best_epoch": payload["best"]["epoch"],
+        "last_epoch": {k: v for k, v in last.items() if not isinstance(v, dict)},
+        "config": payload["config"],
+    }
