@@ -20,6 +20,9 @@ from spikeflow.sim.groups import NeuronGroup
 from spikeflow.sim.values import Normal, Uniform, Value
 
 RULES = ("all", "all_but_self", "one_to_one")
+# peak bytes per synapse while a network is built, besides its weights (16 per copy): local pre
+# and post indices, delays and the by-post index, drawn, sorted and concatenated (int64)
+BYTES_PER_SYNAPSE = 96
 
 
 @dataclass
@@ -110,6 +113,32 @@ class Synapses:
                 raise UserError(
                     f"{name} ranges over [{arr.min()}, {arr.max()}]; expected [0, {n - 1}]"
                 )
+
+    def expected_count(self) -> float:
+        """The number of synapses this projection will have (the mean, for ``p``)."""
+        n_pre, n_post = self.pre.n, self.post.n
+        if self.rule is not None:
+            return {"all": n_pre * n_post, "all_but_self": n_pre * (n_pre - 1)}.get(
+                self.rule, n_pre
+            )
+        if self.p is not None:
+            return self.p * n_pre * n_post
+        if self.in_degree is not None:
+            return self.in_degree * n_post
+        return self.i.size
+
+    def size_text(self) -> str:
+        """How this projection's size is set, for messages (``name: p=0.02, 800 x 800``)."""
+        how = (
+            next(
+                f"{k}={v!r}"
+                for k, v in (("rule", self.rule), ("p", self.p), ("in_degree", self.in_degree))
+                if v is not None
+            )
+            if self.i is None
+            else f"i, j of {self.i.size} synapses"
+        )
+        return f"{self.name}: {how}, {self.pre.n} x {self.post.n} neurons"
 
     def connectivity(self, rng: np.random.Generator) -> Connectivity:
         """Draw (or list) the synapses, sorted by (pre, post)."""
