@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numba
 import numpy as np
 
 from spikeflow.plasticity.rstdp import RewardSTDP
@@ -24,9 +25,9 @@ from spikeflow.sim.compiled import (
 )
 from spikeflow.sim.groups import NeuronGroup
 from spikeflow.sim.inputs import SpikeGeneratorGroup
-from spikeflow.sim.memory import check_fits
+from spikeflow.sim.memory import check_fits, network_bytes
 from spikeflow.sim.plastic_rows import reward_row, stdp_row
-from spikeflow.sim.synapses import BYTES_PER_SYNAPSE, Synapses
+from spikeflow.sim.synapses import Synapses
 
 
 def compile_network(
@@ -48,16 +49,17 @@ def compile_network(
         The frozen record and the initial state (weights as drawn).
     """
     estimate = sum(syn.expected_count() for syn in synapses)
+    n_ch = max([len(g.channels) for g in groups] + [0])
     check_fits(
-        f"{estimate:.3g} synapses ({', '.join(s.size_text() for s in synapses)})",
-        estimate * (BYTES_PER_SYNAPSE + 8 * batch),
+        f"{estimate:.3g} synapses ({'; '.join(s.size_text() for s in synapses)}) and "
+        f"{sum(g.n for g in groups)} neurons (batch={batch})",
+        network_bytes(estimate, sum(g.n for g in groups), batch, n_ch),
     )
     rng = np.random.default_rng(seed)
     starts, n_total = {}, 0
     for g in groups:
         starts[g.name] = n_total
         n_total += g.n
-    n_ch = max([len(g.channels) for g in groups] + [0])
     B = batch
     P = np.zeros((E.N_PARAMS, B, n_total))
     X = np.zeros((E.S_G0 + n_ch, B, n_total))
@@ -124,9 +126,9 @@ def _synapses(synapses: Sequence[Synapses], starts: dict[str, int], rng, dt: flo
         s = conn.pre.size
         ptr = np.zeros(syn.pre.n + 1, dtype=np.int64)
         np.cumsum(np.bincount(conn.pre, minlength=syn.pre.n), out=ptr[1:])
-        by_post = np.argsort(conn.post, kind="stable")
         colptr = np.zeros(syn.post.n + 1, dtype=np.int64)
         np.cumsum(np.bincount(conn.post, minlength=syn.post.n), out=colptr[1:])
+        by_post = _by_post(conn.post, colptr)
         k = r = -1
         if isinstance(syn.stdp, RewardSTDP):
             r = reward_rows[syn.name] = len(rew)
@@ -153,7 +155,9 @@ def _synapses(synapses: Sequence[Synapses], starts: dict[str, int], rng, dt: flo
         n_syn, n_ptr, n_col = n_syn + s, n_ptr + syn.pre.n + 1, n_col + syn.post.n + 1
 
     def cat(parts, dtype=np.int64, shape=(0,)):
-        return np.concatenate(parts, axis=-1).astype(dtype) if parts else np.zeros(shape, dtype)
+        if not parts:
+            return np.zeros(shape, dtype)
+        return np.concatenate(parts, axis=-1).astype(dtype, copy=False)
 
     arrays = SynapseArrays(
         proj=proj,
@@ -169,3 +173,16 @@ def _synapses(synapses: Sequence[Synapses], starts: dict[str, int], rng, dt: flo
     )
     weights = np.ascontiguousarray(cat(ws, np.float64, (B, 0)))
     return arrays, weights, (syn_slice, syn_pre, syn_post, reward_rows)
+
+
+@numba.njit(cache=True)
+def _by_post(post, colptr):
+    """The synapses ordered by post neuron, stably (a counting sort: one pass over ``post``
+    ``[S]``, with ``colptr`` ``[n_post + 1]`` the start of each post neuron's synapses)."""
+    nxt = colptr[:-1].copy()
+    out = np.empty(post.size, dtype=np.int64)
+    for q in range(post.size):
+        j = post[q]
+        out[nxt[j]] = q
+        nxt[j] += 1
+    return out
