@@ -110,7 +110,7 @@ def fixed_total(rng: np.random.Generator, n_pre: int, n_post: int, n: int):
         ``(pre, post)`` int64 ``[n]``, sorted by (pre, post).
     """
     with _progress(n, n, "drawing synapses (n_synapses)") as bar:
-        pre, post = [], []
+        pre, post = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         for start in range(0, n, CHUNK):
             m = min(CHUNK, n - start)
             pre.append(rng.integers(0, n_pre, size=m))

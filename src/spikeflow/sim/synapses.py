@@ -182,7 +182,14 @@ class Synapses:
         s = conn.pre.size
         if isinstance(self.weight, Uniform | Normal):
             return self.weight.sample(rng, (batch, s))
-        w = np.asarray(self.weight, dtype=np.float64)
+        try:
+            w = np.asarray(self.weight, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise UserError(
+                f"{self.name}: weight={self.weight!r} is not valid; expected a number or an array"
+            ) from None
+        if not np.all(np.isfinite(w)):
+            raise UserError(f"{self.name}: weight contains NaN or infinite values")
         if w.ndim == 0:
             return np.full((batch, s), float(w))
         if w.shape == (s,):
