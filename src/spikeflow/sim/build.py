@@ -8,10 +8,12 @@ same seed gives the same network.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import numba
 import numpy as np
+from tqdm import tqdm
 
 from spikeflow.plasticity.rstdp import RewardSTDP
 from spikeflow.sim import layout as E
@@ -23,6 +25,7 @@ from spikeflow.sim.compiled import (
     SynapseArrays,
     pack_drive,
 )
+from spikeflow.sim.connect import PROGRESS_MIN
 from spikeflow.sim.groups import NeuronGroup
 from spikeflow.sim.inputs import SpikeGeneratorGroup
 from spikeflow.sim.memory import check_fits, network_bytes
@@ -121,7 +124,12 @@ def _synapses(synapses: Sequence[Synapses], starts: dict[str, int], rng, dt: flo
     ptrs, pres, posts, dels, ws, cols, col_syn, rules, rew, rpar = ([] for _ in range(10))
     syn_slice, syn_pre, syn_post, reward_rows = {}, {}, {}, {}
     n_syn = n_ptr = n_col = n_elig = 0
-    for p, syn in enumerate(synapses):
+    expected = sum(syn.expected_count() for syn in synapses)
+    bar = tqdm(
+        synapses, desc="building synapses", unit="projection", file=sys.stderr,
+        disable=expected < PROGRESS_MIN, leave=False,
+    )  # fmt: skip
+    for p, syn in enumerate(bar):
         conn = syn.connectivity(rng)
         s = conn.pre.size
         ptr = np.zeros(syn.pre.n + 1, dtype=np.int64)

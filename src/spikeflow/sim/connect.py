@@ -16,9 +16,9 @@ CHUNK = 1 << 22  # draws per block: bounds the temporaries and paces the progres
 PROGRESS_MIN = 20_000_000  # synapses from which a draw shows progress
 
 
-def _progress(total: int, expected: float, desc: str) -> tqdm:
+def _progress(total: int, expected: float, desc: str, unit: str) -> tqdm:
     return tqdm(
-        total=total, desc=desc, unit_scale=True, file=sys.stderr, mininterval=1.0,
+        total=total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr, mininterval=1.0,
         disable=expected < PROGRESS_MIN, leave=False,
     )  # fmt: skip
 
@@ -40,7 +40,7 @@ def bernoulli(rng: np.random.Generator, n_pre: int, n_post: int, p: float):
     if p <= 0.0 or total == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     parts, last, expected = [], -1, total * p
-    with _progress(total, expected, "drawing synapses (p)") as bar:
+    with _progress(total, expected, "drawing synapses (p)", "pairs") as bar:
         while True:
             left = (total - 1 - last) * p
             n = int(min(CHUNK, left + 6.0 * np.sqrt(left) + 64))
@@ -92,7 +92,7 @@ def fixed_in_degree(rng: np.random.Generator, n_pre: int, n_post: int, k: int):
     """
     pre, post = [], []
     block = max(1, CHUNK // max(k, 1))
-    with _progress(n_post * k, n_post * k, "drawing synapses (in_degree)") as bar:
+    with _progress(n_post * k, n_post * k, "drawing synapses (in_degree)", "syn") as bar:
         for start in range(0, n_post, block):
             rows = min(block, n_post - start)
             pre.append(distinct(rng, rows, n_pre, k).ravel())
@@ -109,7 +109,7 @@ def fixed_total(rng: np.random.Generator, n_pre: int, n_post: int, n: int):
     Returns:
         ``(pre, post)`` int64 ``[n]``, sorted by (pre, post).
     """
-    with _progress(n, n, "drawing synapses (n_synapses)") as bar:
+    with _progress(n, n, "drawing synapses (n_synapses)", "syn") as bar:
         pre, post = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
         for start in range(0, n, CHUNK):
             m = min(CHUNK, n - start)
