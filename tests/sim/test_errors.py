@@ -138,6 +138,9 @@ CASES = [
         r"p\.rates ranges over \[20000, 20000\] Hz",
     ),
     (lambda: models.build("cuba", 5), "neurons=5 is too small"),
+    (lambda: models.simulate("cuba", 100, duration_ms=10.0, dt=float("nan")), "dt=nan"),
+    (lambda: sim.Network(sim.LIFGroup(2), dt=float("nan")).run(1.0), "dt=nan"),
+    (lambda: sim.Network(sim.LIFGroup(2)).run(float("inf")), "duration=inf"),
     (lambda: models.simulate("cuba", 100, duration_ms=0.25, dt=0.1), "whole number of steps"),
     # the Diehl & Cook model
     (

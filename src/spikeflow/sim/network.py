@@ -19,6 +19,8 @@ each run hands both to the engine and the monitors read the engine's recording.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from spikeflow.errors import UserError, check_positive_int, check_range
@@ -42,7 +44,7 @@ def whole_steps(duration: float, dt: float) -> int:
     """``duration / dt`` (both ms) as a whole number of steps, or :class:`UserError`."""
     check_range("duration", duration, 0.0, low_open=True)
     ratio = duration / dt
-    n_steps = round(ratio)
+    n_steps = round(ratio) if math.isfinite(ratio) else 0  # NaN and inf pass the range checks
     if n_steps < 1 or abs(ratio - n_steps) > 1e-6 * max(1.0, ratio):
         raise UserError(f"duration={duration!r} ms is not a whole number of steps of dt={dt!r} ms")
     return n_steps
