@@ -31,19 +31,13 @@ TARGETS = ("spikeflow-cold", "spikeflow-warm", "brian2-numpy", "brian2-cython", 
 
 
 def run_spikeflow(neurons: int, duration_s: float, seed: int) -> dict:
-    from spikeflow.sim import models, report
+    from spikeflow.sim.models import simulate
 
-    t0 = time.perf_counter()
-    bench = models.build("cuba", neurons, seed=seed)
-    bench.net.run(0.1)  # builds the arrays and loads or compiles the engine
-    t1 = time.perf_counter()
-    bench.net.run(duration_s * 1000.0 - 0.1)
-    t2 = time.perf_counter()
-    ms = duration_s * 1000.0
+    # setup: building the network and its first step (which loads or compiles the engine)
+    run = simulate("cuba", neurons, duration_ms=duration_s * 1000.0, seed=seed)
     return {
-        "setup": t1 - t0, "run": t2 - t1, "total": t2 - t0,
-        "rate_exc": report.mean_rate(bench.spikes_exc, ms),
-        "rate_inh": report.mean_rate(bench.spikes_inh, ms),
+        "setup": run.build_s, "run": run.run_s, "total": run.build_s + run.run_s,
+        "rate_exc": run.rate_hz["exc"], "rate_inh": run.rate_hz["inh"],
     }  # fmt: skip
 
 

@@ -44,21 +44,14 @@ def test_simulate_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
 
 
 def test_stdp_small_run(tmp_path, capsys):
+    """40 neurons, 300 training and 100 test digits: 80% when written (commit ab50e7c,
+    ``spikeflow stdp --neurons 40 --train-limit 300 --test-limit 100``); chance is 10%."""
     out = tmp_path / "stdp"
-    args = [
-        "stdp",
-        "--neurons",
-        "10",
-        "--train-limit",
-        "20",
-        "--test-limit",
-        "20",
-        "--out",
-        str(out),
-    ]
-    assert main(args) == 0
+    args = ["stdp", "--neurons", "40", "--train-limit", "300", "--test-limit", "100"]
+    assert main([*args, "--out", str(out)]) == 0
     result = json.loads((out / "result.json").read_text())
-    assert 0.0 <= result["test_accuracy"] <= 1.0 and result["train_samples"] == 20
-    assert sum(result["neurons_per_label"]) == 10
+    assert abs(result["test_accuracy"] - 0.80) <= 0.10 and result["train_samples"] == 300
+    assert result["test_samples"] == 100 and sum(result["neurons_per_label"]) == 40
     assert (out / "weights.png").stat().st_size > 1000
+    assert f"test accuracy {result['test_accuracy']:.2%}" in capsys.readouterr().out
     assert main(["stdp", "--neurons", "0", "--out", str(out)]) == 2

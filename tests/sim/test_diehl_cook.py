@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from spikeflow.commands.simulate import load_dataset
 from spikeflow.errors import UserError
 from spikeflow.sim.diehl_cook import DiehlCook
+from spikeflow.sim.stdp_experiment import load_images
 
 
 def test_learning_changes_weights_and_keeps_normalisation():
@@ -41,7 +41,7 @@ def test_a_quiet_presentation_is_repeated_with_a_higher_maximum_rate():
 @pytest.mark.slow
 @pytest.mark.parametrize(("neurons", "epochs", "target"), [(100, 1, 0.75), (400, 3, 0.85)])
 def test_digits_accuracy(neurons, epochs, target):
-    xtr, ytr, xte, yte, _ = load_dataset("digits", None)
+    xtr, ytr, xte, yte, _ = load_images("digits", None)
     model = DiehlCook(64, neurons, max_rate=255.0, w_total=12.0, seed=0)
     model.fit(xtr, epochs)
     model.assign_labels(model.responses(xtr), ytr, 10)

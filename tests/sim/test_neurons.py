@@ -120,7 +120,7 @@ def test_uniform_two_channel_fast_path_equals_the_general_update(synapse):
     drv = np.zeros(1)
     outs = []
     for fast in (True, False):
-        X, ref = net.X.copy(), net.ref.copy()
+        X, ref = net.engine_state.X.copy(), net.engine_state.ref.copy()
         spiked, nspk = np.zeros((2, n), dtype=np.int64), np.zeros(2, dtype=np.int64)
         kicks = np.random.default_rng(1)
         record = []
@@ -128,7 +128,9 @@ def test_uniform_two_channel_fast_path_equals_the_general_update(synapse):
             X[S_G0 : S_G0 + 2] += kicks.exponential(0.3, size=X[S_G0 : S_G0 + 2].shape)
             nspk[:] = 0
             for b in range(2):
-                args = (kind, net.dt, net.P, X, ref, net.ref_steps, *net.ch, drv)
+                nrn = net.compiled.neurons
+                channels = nrn.ch_decay, nrn.ch_coupling, nrn.ch_erev
+                args = (kind, net.dt, nrn.params, X, ref, nrn.ref_steps, *channels, drv)
                 if fast:
                     _lif_uniform2(*args, 0, n, b, spiked, nspk)
                 else:

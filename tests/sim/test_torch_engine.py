@@ -198,7 +198,9 @@ def _assert_same_plasticity(na, nb, atol=1e-12):
     for syn in na.synapses:
         np.testing.assert_allclose(nb.weights(syn), na.weights(syn), rtol=0, atol=atol)
     for tr in ("trX", "trY"):
-        np.testing.assert_allclose(getattr(nb, tr), getattr(na, tr), rtol=0, atol=atol)
+        np.testing.assert_allclose(
+            getattr(nb.engine_state, tr), getattr(na.engine_state, tr), rtol=0, atol=atol
+        )
 
 
 def test_stdp_matches_numba():
@@ -214,8 +216,8 @@ def test_stdp_matches_numba():
         w, rule = na.weights(syn), syn.stdp
         assert np.abs(w - fresh.weights(new)).max() > 0.1  # every rule moved its weights
         assert w.min() == rule.w_min or w.max() == rule.w_max  # bounds reached: clipping ran
-    assert 0.9 < na.trX[2].max() <= 1.0  # nearest pairing: set to 1
-    assert na.trX[0].max() > 1.0  # all-to-all pairing: accumulates
+    assert 0.9 < na.engine_state.trX[2].max() <= 1.0  # nearest pairing: set to 1
+    assert na.engine_state.trX[0].max() > 1.0  # all-to-all pairing: accumulates
 
 
 def test_stdp_frozen_run_and_single_copy_match_numba():
@@ -225,14 +227,15 @@ def test_stdp_frozen_run_and_single_copy_match_numba():
     for dev in (None, "cpu-torch"):
         net = _plastic(dev, batch=1)[0]
         net.run(20.0)
-        w0, x0, y0 = net.W.copy(), net.trX.copy(), net.trY.copy()
+        st = net.engine_state
+        w0, x0, y0 = st.W.copy(), st.trX.copy(), st.trY.copy()
         net.run(15.0, plasticity=False)
-        np.testing.assert_array_equal(net.W, w0)
-        np.testing.assert_array_equal(net.trX, x0)
-        np.testing.assert_array_equal(net.trY, y0)
+        np.testing.assert_array_equal(st.W, w0)
+        np.testing.assert_array_equal(st.trX, x0)
+        np.testing.assert_array_equal(st.trY, y0)
         net.run(25.0)
         nets.append(net)
-    np.testing.assert_allclose(nets[1].X, nets[0].X, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(nets[1].engine_state.X, nets[0].engine_state.X, rtol=0, atol=1e-12)
     _assert_same_plasticity(*nets)
 
 

@@ -98,10 +98,11 @@ class RewardSTDP:
             _check_number("tau_d", self.tau_d, low_open=True)
 
     def engine_params(self, dt: float) -> np.ndarray:
-        """``[decay_e, lr, decay_d]`` per step (order of ``layout.RP_*``) for the engine."""
-        check_range("dt", dt, 0.0, low_open=True)
-        decay_d = 1.0 if self.tau_d is None else math.exp(-dt / self.tau_d)
-        return np.array([math.exp(-dt / self.tau_e), self.lr, decay_d], dtype=np.float64)
+        """Per-step decays and rate at step ``dt`` (ms) in the order the simulator owns
+        (``spikeflow.sim.layout.RP_*``)."""
+        from spikeflow.sim.plastic_rows import reward_row  # the simulator imports this module
+
+        return reward_row(self, dt)
 
     def run(
         self,

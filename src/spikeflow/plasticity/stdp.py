@@ -89,15 +89,11 @@ class STDP:
         )
 
     def engine_params(self, dt: float) -> np.ndarray:
-        """The 12 numbers the simulator's engine reads (order of ``engine.SP_*``)."""
-        return np.array(
-            [
-                *self.decays(dt), self.a_plus, self.a3_plus, self.a_minus, self.a3_minus,
-                self.w_min, self.w_max, float(self.mode == "multiplicative"),
-                float(self.pairing == "nearest"),
-            ],
-            dtype=np.float64,
-        )  # fmt: skip
+        """The numbers the simulator's engines read for this rule at step ``dt`` (ms), in the
+        order the simulator owns (``spikeflow.sim.layout.SP_*``)."""
+        from spikeflow.sim.plastic_rows import stdp_row  # the simulator imports this module
+
+        return stdp_row(self, dt)
 
     def initial_state(self, batch: int, n_pre: int, n_post: int, like: torch.Tensor) -> STDPState:
         zx = like.new_zeros((batch, n_pre))

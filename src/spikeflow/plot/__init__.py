@@ -12,5 +12,6 @@ from spikeflow.plot.neuron import neuron as neuron
 from spikeflow.plot.raster import layer_rasters as layer_rasters
 from spikeflow.plot.raster import raster as raster
 from spikeflow.plot.raster import rate_histogram as rate_histogram
+from spikeflow.plot.sim import weight_grid as weight_grid
 from spikeflow.plot.training import confusion_matrix as confusion_matrix
 from spikeflow.plot.training import training_curves as training_curves

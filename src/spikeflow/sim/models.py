@@ -17,14 +17,17 @@ keeps its 80 excitatory and 20 inhibitory inputs on average.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
 
-from spikeflow.errors import UserError, check_choice, check_positive_int
+from spikeflow.errors import UserError, check_choice, check_positive_int, check_range
+from spikeflow.sim import report
 from spikeflow.sim.groups import LIFGroup
+from spikeflow.sim.memory import check_fits, network_bytes
 from spikeflow.sim.monitors import SpikeMonitor
-from spikeflow.sim.network import Network
+from spikeflow.sim.network import Network, whole_steps
 from spikeflow.sim.synapses import Synapses
 from spikeflow.sim.values import Uniform
 
@@ -66,6 +69,11 @@ def build(
         raise UserError(f"neurons={neurons} is too small; expected at least 10")
     n_exc = round(0.8 * neurons)
     p = min(1.0, 0.02 * 4000 / neurons) if p is None else p
+    synapses = p * neurons * neurons
+    check_fits(
+        f"neurons={neurons} ({synapses:.3g} synapses at p={p:.3g}, batch={batch})",
+        network_bytes(synapses, neurons, batch, channels=2),
+    )
     common = dict(tau_m=20.0, v_th=-50.0, v_reset=-60.0, refractory=5.0)
     tau_syn = {"e": 5.0, "i": 10.0}
     if model == "cuba":
@@ -101,3 +109,81 @@ def build(
     mon_e, mon_i = SpikeMonitor(exc), SpikeMonitor(inh)
     net = Network(exc, inh, *syns, mon_e, mon_i, dt=dt, batch=batch, seed=seed)
     return BenchmarkNetwork(net, exc, inh, mon_e, mon_i)
+
+
+@dataclass(frozen=True)
+class BenchmarkRun:
+    """A finished run of a benchmark network: its monitors and summary figures.
+
+    Arguments:
+        bench: the network with its spike monitors. model, neurons, duration_ms, dt_ms, batch,
+            seed, device: how it was run. rate_hz: mean rate of ``exc`` and ``inh`` (Hz).
+        isi_cv: mean ISI coefficient of variation of ``exc`` and ``inh`` (copy 0).
+        spikes: number of spikes. build_s, run_s: wall time of building with the first step,
+            and of the rest (s).
+    """
+
+    bench: BenchmarkNetwork
+    model: str
+    neurons: int
+    duration_ms: float
+    dt_ms: float
+    batch: int
+    seed: int
+    device: str
+    rate_hz: dict[str, float]
+    isi_cv: dict[str, float]
+    spikes: int
+    build_s: float
+    run_s: float
+
+    def summary(self) -> dict:
+        """The figures as a JSON-ready dict."""
+        return {
+            "model": self.model, "neurons": self.neurons, "duration_ms": self.duration_ms,
+            "dt_ms": self.dt_ms, "batch": self.batch, "seed": self.seed, "device": self.device,
+            "rate_hz": self.rate_hz, "isi_cv": self.isi_cv, "spikes": self.spikes,
+            "wall_s": {"build_and_first_step": self.build_s, "run": self.run_s,
+                       "total": self.build_s + self.run_s},
+        }  # fmt: skip
+
+
+def simulate(
+    model: str = "cuba",
+    neurons: int = 4000,
+    *,
+    duration_ms: float = 1000.0,
+    dt: float = 0.1,
+    batch: int = 1,
+    seed: int = 0,
+    device: str | None = None,
+) -> BenchmarkRun:
+    """Build and run the CUBA or COBA network and measure it.
+
+    Arguments:
+        model: ``"cuba"`` or ``"coba"``. neurons: network size.
+        duration_ms: biological time (ms, a whole number of steps). dt: time step (ms).
+        batch: independent copies. seed: seed of everything random.
+        device: engine (see :class:`~spikeflow.sim.Network`).
+
+    Returns:
+        The :class:`BenchmarkRun`; the first step is timed with the build (it builds the arrays
+        and loads or compiles the engine).
+    """
+    check_range("dt", dt, 0.0, low_open=True)
+    n_steps = whole_steps(duration_ms, dt)
+    t0 = time.perf_counter()
+    bench = build(model, neurons, dt=dt, batch=batch, seed=seed)
+    bench.net.set_device(device)
+    bench.net.run(dt)
+    t1 = time.perf_counter()
+    if n_steps > 1:
+        bench.net.run((n_steps - 1) * dt)
+    t2 = time.perf_counter()
+    mons = {"exc": bench.spikes_exc, "inh": bench.spikes_inh}
+    return BenchmarkRun(
+        bench, model, neurons, duration_ms, dt, batch, seed, device or "cpu",
+        rate_hz={k: report.mean_rate(m, duration_ms, batch) for k, m in mons.items()},
+        isi_cv={k: report.isi_cv(m) for k, m in mons.items()},
+        spikes=int(sum(m.i.size for m in mons.values())), build_s=t1 - t0, run_s=t2 - t1,
+    )  # fmt: skip

@@ -2,15 +2,24 @@
 
 Add monitors to the :class:`~spikeflow.sim.Network` together with the groups. Times are in ms
 (step ``k`` is reported as ``k * dt``); recordings accumulate over successive runs until
-:meth:`clear`.
+:meth:`clear`. After each run, every monitor reads its part of the engine's
+:class:`~spikeflow.sim.recording.Recording` (:meth:`read`).
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from spikeflow.errors import UserError, check_positive_int
+from spikeflow.sim import layout as E
 from spikeflow.sim.groups import NeuronGroup
+from spikeflow.sim.recording import state_rows
+
+if TYPE_CHECKING:
+    from spikeflow.sim.compiled import Layout
+    from spikeflow.sim.recording import Recording
 
 
 class SpikeMonitor:
@@ -26,10 +35,13 @@ class SpikeMonitor:
         self.i = np.zeros(0, dtype=np.int64)
         self.b = np.zeros(0, dtype=np.int64)
 
-    def _append(self, steps: np.ndarray, b: np.ndarray, i: np.ndarray) -> None:
-        self.steps = np.concatenate([self.steps, steps])
-        self.b = np.concatenate([self.b, b])
-        self.i = np.concatenate([self.i, i])
+    def read(self, rec: Recording, layout: Layout) -> None:
+        """Append the spikes of this monitor's group from a run's recording."""
+        start = layout.group_start[self.group.name]
+        keep = (rec.spike_index >= start) & (rec.spike_index < start + self.group.n)
+        self.steps = np.concatenate([self.steps, rec.spike_steps[keep]])
+        self.b = np.concatenate([self.b, rec.spike_copy[keep]])
+        self.i = np.concatenate([self.i, rec.spike_index[keep] - start])
 
     @property
     def t(self) -> np.ndarray:
@@ -74,8 +86,16 @@ class StateMonitor:
         self.steps = np.zeros(0, dtype=np.int64)
         self.values = np.zeros((0, 0, self.indices.size))
 
-    def _append(self, steps: np.ndarray, values: np.ndarray) -> None:
-        self.steps = np.concatenate([self.steps, steps])
+    def row(self) -> int:
+        """The row of ``var`` in the state array (``layout.S_*``)."""
+        if self.var in self.group.channels:
+            return E.S_G0 + self.group.channels.index(self.var)
+        return E.STATE_ROWS[self.var]
+
+    def read(self, rec: Recording, layout: Layout) -> None:
+        """Append the rows this monitor planned for a run (every ``every``-th step)."""
+        values = rec.states[self]
+        self.steps = np.concatenate([self.steps, state_rows(rec.t0, rec.n_steps, self.every)])
         self.values = values if self.values.shape[0] == 0 else np.concatenate([self.values, values])
 
     @property
@@ -95,8 +115,10 @@ class PopulationRateMonitor:
         self.steps = np.zeros(0, dtype=np.int64)
         self.counts = np.zeros((0, 0), dtype=np.int64)
 
-    def _append(self, steps: np.ndarray, counts: np.ndarray) -> None:
-        self.steps = np.concatenate([self.steps, steps])
+    def read(self, rec: Recording, layout: Layout) -> None:
+        """Append the group's spike count of every step of a run."""
+        counts = rec.counts[:, layout.group_names.index(self.group.name), :].astype(np.int64)
+        self.steps = np.concatenate([self.steps, np.arange(rec.t0, rec.t0 + rec.n_steps)])
         self.counts = counts if self.counts.shape[0] == 0 else np.concatenate([self.counts, counts])
 
     @property

@@ -12,11 +12,11 @@ import numba
 import numpy as np
 
 from spikeflow.sim.layout import (
+    D_EVERY,
+    D_OFF,
+    D_ROWS,
+    D_STRIDE,
     G_ADAPT,
-    G_DEVERY,
-    G_DOFF,
-    G_DS,
-    G_DSTRIDE,
     G_KIND,
     G_NCH,
     G_PSTRIDE,
@@ -197,7 +197,7 @@ def _izhikevich(dt, P, X, ch_decay, drv, ds, nch, start, stop, b, spiked, nspk):
 
 @numba.njit(cache=True)
 def _update_groups(
-    ta, dt, groups, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, drive, spiked, nspk
+    ta, dt, groups, dtab, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, drive, spiked, nspk
 ):
     B = X.shape[1]
     for g in range(groups.shape[0]):
@@ -210,9 +210,9 @@ def _update_groups(
         if kind == KIND_GENERATOR:
             continue
         n = stop - start
-        ds = groups[g, G_DSTRIDE]
-        row = min(ta // groups[g, G_DEVERY], groups[g, G_DS] - 1)
-        base = groups[g, G_DOFF] + row * (B * n if ds else 1)
+        ds = dtab[g, D_STRIDE]
+        row = min(ta // dtab[g, D_EVERY], dtab[g, D_ROWS] - 1)
+        base = dtab[g, D_OFF] + row * (B * n if ds else 1)
         for b in range(B):
             drv = drive[base + b * n * ds : base + (b + 1) * n * ds + (1 - ds)]
             if kind == KIND_POISSON:

@@ -1,12 +1,20 @@
-"""Statistics and figures of simulated spike trains: rates, ISI CV, raster plots."""
+"""Statistics and figures of simulated spike trains: rates, ISI CV, raster plots (drawn by
+:mod:`spikeflow.plot` on matplotlib figures, no pyplot state)."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from spikeflow import plot
+from spikeflow.plot.sim import weight_grid
 from spikeflow.sim.monitors import SpikeMonitor
+from spikeflow.train.atomic import write_json
+
+if TYPE_CHECKING:
+    from spikeflow.sim.models import BenchmarkRun
 
 
 def mean_rate(mon: SpikeMonitor, duration_ms: float, batch: int = 1) -> float:
@@ -35,71 +43,51 @@ def isi_cv(mon: SpikeMonitor, b: int = 0, min_spikes: int = 3) -> float:
     return float(np.mean(np.sqrt(np.clip(var, 0.0, None)) / mean))
 
 
+def dense_spikes(
+    monitors: list[SpikeMonitor], n_steps: int, *, b: int = 0, max_neurons: int = 500
+) -> tuple[np.ndarray, list[tuple[str, int]]]:
+    """The spikes of copy ``b`` in the first ``n_steps`` steps of the first ``max_neurons``
+    neurons of each monitored group, as one ``[n_steps, neurons]`` bool array, with the
+    ``(name, size)`` of each group's block (for :func:`spikeflow.plot.raster`)."""
+    groups = [(m.group.name, min(m.group.n, max_neurons)) for m in monitors]
+    out = np.zeros((n_steps, sum(n for _, n in groups)), dtype=bool)
+    offset = 0
+    for mon, (_, shown) in zip(monitors, groups, strict=True):
+        keep = (mon.b == b) & (mon.i < shown) & (mon.steps < n_steps)
+        out[mon.steps[keep], mon.i[keep] + offset] = True
+        offset += shown
+    return out, groups
+
+
 def raster_png(
     monitors: list[SpikeMonitor],
     path: str | Path,
     *,
-    t_max_ms: float | None = None,
+    t_max_ms: float,
     b: int = 0,
     max_neurons: int = 500,
     title: str = "",
 ) -> Path:
-    """Draw a raster of the first ``max_neurons`` of each monitored group (copy ``b``)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    offset = 0
-    for mon, color in zip(
-        monitors, ("tab:blue", "tab:red", "tab:green", "tab:orange"), strict=False
-    ):
-        keep = (mon.b == b) & (mon.i < max_neurons)
-        if t_max_ms is not None:
-            keep &= mon.t <= t_max_ms
-        shown = min(mon.group.n, max_neurons)
-        ax.scatter(
-            mon.t[keep], mon.i[keep] + offset, s=0.6, c=color, marker="|", label=mon.group.name
-        )
-        offset += shown
-    ax.set_xlabel("time (ms)")
-    ax.set_ylabel("neuron")
-    ax.set_ylim(-0.5, offset - 0.5)
-    ax.set_title(title)
-    ax.legend(loc="upper right", markerscale=8, fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    """Draw a raster of the first ``max_neurons`` of each monitored group (copy ``b``) up to
+    ``t_max_ms`` ms, with the population rate, into ``path`` (atomically; PNG, SVG or PDF)."""
+    dt = monitors[0].dt
+    steps = max(1, round(t_max_ms / dt))
+    spikes, groups = dense_spikes(monitors, steps, b=b, max_neurons=max_neurons)
+    fig = plot.raster(spikes, dt=dt, time_unit="ms", groups=groups, title=title)
+    return plot.save(fig, path)
 
 
 def weights_png(w: np.ndarray, side: int, path: str | Path, *, title: str = "") -> Path:
-    """Draw each row of ``w`` ``[neurons, side * side]`` as a ``side x side`` image in a grid."""
-    import matplotlib
+    """Draw each row of ``w`` ``[neurons, side * side]`` as a ``side x side`` image in a grid,
+    into ``path`` (atomically)."""
+    return plot.save(weight_grid(w, side, title=title), path)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    n = w.shape[0]
-    cols = int(np.ceil(np.sqrt(n)))
-    rows = int(np.ceil(n / cols))
-    grid = np.full((rows * (side + 1), cols * (side + 1)), np.nan)
-    for k in range(n):
-        r, c = divmod(k, cols)
-        grid[r * (side + 1) : r * (side + 1) + side, c * (side + 1) : c * (side + 1) + side] = w[
-            k
-        ].reshape(side, side)
-    fig, ax = plt.subplots(figsize=(7, 7 * rows / cols + 0.4))
-    im = ax.imshow(grid, cmap="hot_r", interpolation="nearest")
-    ax.set_axis_off()
-    ax.set_title(title)
-    fig.colorbar(im, ax=ax, fraction=0.03)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+def write_simulation(run: BenchmarkRun, out: str | Path) -> tuple[Path, Path]:
+    """Write ``result.json`` (the run's summary) and ``raster.png`` (first second, copy 0) into
+    the folder ``out``, atomically; returns both paths."""
+    out = Path(out)
+    mons = [run.bench.spikes_exc, run.bench.spikes_inh]
+    title = f"{run.model.upper()}, {run.neurons} neurons (first 1 s, copy 0)"
+    png = raster_png(mons, out / "raster.png", t_max_ms=min(run.duration_ms, 1000.0), title=title)
+    return write_json(out / "result.json", run.summary()), png

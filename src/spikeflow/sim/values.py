@@ -12,11 +12,24 @@ Inputs that change over time (Poisson rates, external currents) are :class:`Time
 
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
 
 from spikeflow.errors import UserError, check_positive_int, check_range
+
+
+def _check_finite(owner: str, **values: float) -> None:
+    """Every value a finite real number (NaN and infinities pass comparisons unnoticed)."""
+    for name, value in values.items():
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, numbers.Real)
+            or not math.isfinite(value)
+        ):
+            raise UserError(f"{owner}.{name}={value!r} is not valid; expected a finite number")
 
 
 @dataclass(frozen=True)
@@ -27,6 +40,7 @@ class Uniform:
     high: float
 
     def __post_init__(self) -> None:
+        _check_finite("Uniform", low=self.low, high=self.high)
         if not self.high >= self.low:
             raise UserError(f"Uniform(low={self.low!r}, high={self.high!r}): expected low <= high")
 
@@ -42,6 +56,7 @@ class Normal:
     std: float
 
     def __post_init__(self) -> None:
+        _check_finite("Normal", mean=self.mean, std=self.std)
         check_range("Normal.std", self.std, 0.0)
 
     def sample(self, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
@@ -55,7 +70,10 @@ def resolve(name: str, value: Value, n: int, batch: int, rng: np.random.Generato
     """Turn a value spec into a float64 array ``[batch, n]`` (see the module docstring)."""
     if isinstance(value, Uniform | Normal):
         return value.sample(rng, (batch, n)).astype(np.float64)
-    arr = np.asarray(value, dtype=np.float64)
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise UserError(f"{name}={value!r} is not valid; expected a number or an array") from None
     if arr.ndim == 0:
         out = np.full((batch, n), float(arr))
     elif arr.shape == (n,):
