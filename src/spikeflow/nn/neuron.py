@@ -29,11 +29,14 @@ from spikeflow.functional import RESET_MODES, SpikeParams, Trace, scan
 
 def check_input(x: Tensor, *, min_dim: int = 2, what: str = "[T, B, ...]") -> None:
     """Raise if ``x`` is not a floating tensor with at least ``min_dim`` dimensions laid out as
-    ``what`` (and, for sequences, at least one time step)."""
+    ``what``."""
     check_floating("x", x)
     check_min_dims("x", x, min_dim, what)
-    if min_dim >= 2 and x.shape[0] == 0:
-        raise UserError(f"x has shape {tuple(x.shape)}; expected at least one time step (T >= 1)")
+
+
+def first_step(x: Tensor) -> Tensor:
+    """``x[0]``, the shape of one time step; zeros of that shape when ``x`` has no step (T = 0)."""
+    return x[0] if x.shape[0] else x.new_zeros(x.shape[1:])
 
 
 def _tensors(state: Any) -> Iterator[Tensor]:
@@ -55,6 +58,32 @@ def check_state(state: tuple, x_t: Tensor, cls: type) -> None:
                     f"state.{name} has shape {tuple(tensor.shape)}; expected {tuple(x_t.shape)} "
                     "(the shape of one time step of input)"
                 )
+
+
+def _named_tensors(params: Any) -> Iterator[tuple[str, Tensor]]:
+    """``(field name, tensor)`` for every tensor in a (nested) parameter NamedTuple."""
+    for name, value in zip(params._fields, params, strict=True):
+        if isinstance(value, Tensor):
+            yield name, value
+        elif isinstance(value, tuple) and hasattr(value, "_fields"):
+            yield from _named_tensors(value)
+
+
+def check_params(params: Any, x_t: Tensor) -> None:
+    """Raise unless every tensor in ``params`` broadcasts to the shape of ``x_t`` (one time step of
+    input, ``[B, ...]``) without enlarging it: a per-neuron ``beta`` of shape ``(N,)`` fits
+    ``[B, N]``; one of shape ``(3,)`` does not."""
+    target = tuple(x_t.shape)
+    for name, t in _named_tensors(params):
+        shape = tuple(t.shape)
+        fits = len(shape) <= len(target) and all(
+            s in (1, n) for s, n in zip(reversed(shape), reversed(target), strict=False)
+        )
+        if not fits:
+            raise UserError(
+                f"{name} has shape {shape}; expected a scalar or a shape that broadcasts to one "
+                f"time step of input {target} (e.g. {target[1:]} per neuron)"
+            )
 
 
 def as_tensor(name: str, value: float | Tensor) -> Tensor:
@@ -108,7 +137,12 @@ class Neuron(nn.Module):
         """Fresh (resting) state for one time step of input ``x_t`` ``[B, ...]``."""
         raise NotImplementedError
 
+    def check_params(self, x_t: Tensor) -> None:
+        """Raise unless every parameter tensor fits one time step of input ``x_t`` ``[B, ...]``."""
+        check_params(self.params(), x_t)
+
     def _prepare(self, x_t: Tensor, state: tuple | None) -> tuple:
+        self.check_params(x_t)
         if state is None:
             return self.initial_state(x_t)
         check_state(state, x_t, self.state_cls)
@@ -125,7 +159,7 @@ class Neuron(nn.Module):
             ``(spikes [T, B, ...], final state)``.
         """
         check_input(x)
-        state = self._prepare(x[0], state)
+        state = self._prepare(first_step(x), state)
         params = self.params()
         if self.kind:
             fused = kernels.multi_step(self.kind, x, state, params, self.backend)
@@ -144,7 +178,7 @@ class Neuron(nn.Module):
         """Run and record spikes and the pre-reset membrane ``v`` (both ``[T, B, ...]``)."""
         check_input(x)
         spikes, _, v = scan(
-            type(self).step_fn, x, self._prepare(x[0], state), self.params(), record_v=True
+            type(self).step_fn, x, self._prepare(first_step(x), state), self.params(), record_v=True
         )
         return Trace(spikes, v)
 
@@ -181,7 +215,13 @@ class ThresholdNeuron(Neuron):
         self.refractory = refractory
         self.surrogate = surrogates.get(surrogate)
         self.detach_reset = bool(detach_reset)
-        self.register_tensor("threshold", as_tensor("threshold", threshold), learn_threshold)
+        threshold = as_tensor("threshold", threshold)
+        if not bool((threshold > 0).all()):
+            raise UserError(
+                f"threshold={_short(threshold)} is not valid; expected a positive threshold "
+                "(every element > 0)"
+            )
+        self.register_tensor("threshold", threshold, learn_threshold)
         self.register_buffer("v_reset", as_tensor("v_reset", v_reset))
 
     def register_tensor(self, name: str, value: Tensor, learn: bool) -> None:
@@ -208,3 +248,10 @@ class ThresholdNeuron(Neuron):
         if self.backend != "auto":
             parts.append(f"backend={self.backend!r}")
         return ", ".join(parts)
+
+
+def _short(t: Tensor) -> str:
+    """A number for a one-element tensor, else the smallest element and the shape."""
+    if t.numel() == 1:
+        return f"{t.item():g}"
+    return f"tensor{tuple(t.shape)} with min {t.min().item():g}"
