@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -84,6 +85,38 @@ def check_params(params: Any, x_t: Tensor) -> None:
                 f"{name} has shape {shape}; expected a scalar or a shape that broadcasts to one "
                 f"time step of input {target} (e.g. {target[1:]} per neuron)"
             )
+
+
+def check_finite_state(state: tuple) -> None:
+    """Raise if a state tensor holds NaN or an infinity.
+
+    NaN and infinities are absorbing in every neuron's recurrence (``beta * inf + x`` stays
+    infinite, ``inf - inf`` and ``0 * inf`` are NaN, and a NaN never leaves), so one non-finite
+    value in the input, the initial state or an overflowing step leaves the final state
+    non-finite. Checking the final state (one value per neuron, not per step) therefore refuses
+    every such input, on every backend, at negligible cost; the spikes it would have produced are
+    meaningless (and differ between backends, which may order NaN-producing operations apart).
+    Skipped under ``torch.compile`` tracing (a data-dependent branch), where only the reference
+    scan runs.
+    """
+    if torch.compiler.is_compiling():
+        return
+    for name, t in zip(state._fields, state, strict=True):
+        for tensor in _tensors(t):
+            if tensor.is_floating_point() and not _all_finite(tensor):
+                raise UserError(
+                    f"state.{name} became NaN or infinite: x or the initial state holds NaN or "
+                    f"inf, or values so large that the state overflows {tensor.dtype}; expected "
+                    "finite input of moderate size"
+                )
+
+
+def _all_finite(t: Tensor) -> bool:
+    """Whether every element is finite; on the CPU in numpy, one thread (torch's parallel
+    reduction would wake its thread pool while the fused kernels' pool spins)."""
+    if t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64):
+        return bool(np.isfinite(t.detach().numpy()).all())
+    return bool(torch.isfinite(t).all())
 
 
 def as_tensor(name: str, value: float | Tensor) -> Tensor:
@@ -161,25 +194,27 @@ class Neuron(nn.Module):
         check_input(x)
         state = self._prepare(first_step(x), state)
         params = self.params()
-        if self.kind:
-            fused = kernels.multi_step(self.kind, x, state, params, self.backend)
-            if fused is not None:
-                return fused
-        spikes, state, _ = scan(type(self).step_fn, x, state, params)
+        fused = kernels.multi_step(self.kind, x, state, params, self.backend) if self.kind else None
+        spikes, state = (
+            fused if fused is not None else scan(type(self).step_fn, x, state, params)[:2]
+        )
+        check_finite_state(state)
         return spikes, state
 
     def step(self, x_t: Tensor, state: tuple | None = None) -> tuple[Tensor, tuple]:
         """One time step: ``x_t`` is ``[B, ...]``. Returns ``(spikes [B, ...], state)``."""
         check_input(x_t, min_dim=1, what="[B, ...]")
         s, state, _ = type(self).step_fn(x_t, self._prepare(x_t, state), self.params())
+        check_finite_state(state)
         return s, state
 
     def trace(self, x: Tensor, state: tuple | None = None) -> Trace:
         """Run and record spikes and the pre-reset membrane ``v`` (both ``[T, B, ...]``)."""
         check_input(x)
-        spikes, _, v = scan(
+        spikes, state, v = scan(
             type(self).step_fn, x, self._prepare(first_step(x), state), self.params(), record_v=True
         )
+        check_finite_state(state)
         return Trace(spikes, v)
 
     def extra_repr(self) -> str:
