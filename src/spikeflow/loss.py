@@ -80,7 +80,7 @@ def first_spike_times(spikes: Tensor) -> Tensor:
 def first_spike_ce(spikes: Tensor, v: Tensor, target: Tensor, *, tau: float = 1.0) -> Tensor:
     """Cross-entropy on ``-first_spike_times / tau``: the true class should fire first."""
     _check(spikes, target)
-    check_range("tau", tau, 0, low_open=True)
+    check_range("tau", tau, 1e-6)  # below, -times / tau overflows to -inf and the loss is NaN
     return F.cross_entropy(-first_spike_times(spikes) / tau, target)
 
 

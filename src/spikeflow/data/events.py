@@ -199,7 +199,7 @@ def downsample(
 
 def time_jitter(events: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
     """Add Gaussian noise of ``std`` us to every timestamp (rounded, clipped at 0), then re-sort."""
-    check_range("std", std, 0)
+    check_range("std", std, 0, 1e15)  # 1e15 us (31 years): noise beyond would overflow int64 t
     out = events.copy()
     out["t"] = np.maximum(np.round(out["t"] + rng.normal(0.0, std, len(out))), 0).astype(np.int64)
     return out[np.argsort(out["t"], kind="stable")]
