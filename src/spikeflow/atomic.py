@@ -6,6 +6,7 @@ Every artefact spikeflow writes (checkpoints, configs, metrics, plots) goes thro
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -50,8 +51,20 @@ def write_text(path: str | Path, text: str) -> Path:
     return write_atomic(path, lambda h: h.write(text.encode()))
 
 
+def finite_json(obj: Any) -> Any:
+    """``obj`` with every NaN or infinite float replaced by ``None`` (JSON ``null``): JSON has no
+    NaN or Infinity, and a reader of ``NaN`` fails."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [finite_json(v) for v in obj]
+    return obj
+
+
 def write_json(path: str | Path, obj: Any) -> Path:
-    """Write ``obj`` as indented JSON to ``path`` atomically.
+    """Write ``obj`` as indented JSON to ``path`` atomically; NaN and infinities become ``null``.
 
     Arguments:
         path: the file. obj: JSON-able values (dicts, lists, numbers, strings).
@@ -59,4 +72,5 @@ def write_json(path: str | Path, obj: Any) -> Path:
     Returns:
         ``path``.
     """
-    return write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+    text = json.dumps(finite_json(obj), indent=2, sort_keys=False, allow_nan=False)
+    return write_text(path, text + "\n")

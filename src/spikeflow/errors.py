@@ -6,9 +6,11 @@ Every message names the argument, the value received and what was expected.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import torch
 
 
@@ -26,20 +28,45 @@ def check_choice(name: str, value: Any, choices: Iterable[Any]) -> None:
 
 def check_range(
     name: str,
-    value: float,
+    value: object,
     low: float | None = None,
     high: float | None = None,
     *,
     low_open: bool = False,
     high_open: bool = False,
-) -> None:
-    """Raise :class:`UserError` unless ``low <= value <= high`` (open ends when asked)."""
-    bad_low = low is not None and (value <= low if low_open else value < low)
-    bad_high = high is not None and (value >= high if high_open else value > high)
+    allow_inf: bool = False,
+) -> float:
+    """Require a real number with ``low <= value <= high`` (open ends when asked); return it as a float.
+
+    NaN is always refused (every comparison with NaN is false, so a plain range test lets it
+    through); ``inf`` and ``-inf`` are refused unless ``allow_inf``, even where the range has no bound.
+
+    Arguments:
+        name: the argument's name, as the user wrote it (``"lr"``, ``"--dt"``).
+        value: the value received.
+        low, high: the bounds (``None``: unbounded).
+        low_open, high_open: exclude the bound itself.
+        allow_inf: accept an infinite value that lies in the range.
+
+    Returns:
+        ``value`` as a float.
+    """
+    lo = "(-inf" if low is None else ("(" if low_open else "[") + f"{low:g}"
+    hi = "inf)" if high is None else f"{high:g}" + (")" if high_open else "]")
+    if not is_real(value) or math.isnan(value) or (math.isinf(value) and not allow_inf):
+        what = "a number" if allow_inf else "a finite number"
+        raise UserError(f"{name}={value!r} is not valid; expected {what} in {lo}, {hi}")
+    v = float(value)
+    bad_low = low is not None and (v <= low if low_open else v < low)
+    bad_high = high is not None and (v >= high if high_open else v > high)
     if bad_low or bad_high:
-        lo = "(-inf" if low is None else ("(" if low_open else "[") + f"{low:g}"
-        hi = "inf)" if high is None else f"{high:g}" + (")" if high_open else "]")
         raise UserError(f"{name}={value!r} is out of range; expected a value in {lo}, {hi}")
+    return v
+
+
+def is_real(value: object) -> bool:
+    """Whether ``value`` is a real number (a Python or numpy scalar, not a bool)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
 def check_positive_int(name: str, value: Any, *, allow_zero: bool = False) -> None:
@@ -90,7 +117,7 @@ def check_values_in(name: str, x: torch.Tensor, low: float, high: float) -> None
 
 def check_number(name: str, value: object, *, positive: bool = False) -> float:
     """Require a finite real number (strictly positive when asked); return it as a float."""
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    ok = is_real(value) and math.isfinite(value)
     if not ok or (positive and value <= 0):
         what = "a finite positive number" if positive else "a finite number"
         raise UserError(f"{name}={value!r} is not valid; expected {what}")

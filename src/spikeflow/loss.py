@@ -126,7 +126,7 @@ def first_spike_ce(spikes: Tensor, v: Tensor, target: Tensor, *, tau: float = 1.
         The batch mean, a scalar tensor.
     """
     _check(spikes, target)
-    check_range("tau", tau, 0, low_open=True)
+    check_range("tau", tau, 1e-6)  # below, -times / tau overflows to -inf and the loss is NaN
     return F.cross_entropy(-first_spike_times(spikes) / tau, target)
 
 

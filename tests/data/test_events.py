@@ -137,3 +137,36 @@ def test_event_digits_bundle_layout():
     x, y = bundle.collate([bundle.train[i] for i in range(4)])
     assert x.shape == (6, 4, 2, 20, 20) and y.shape == (4,)
     assert x.sum() > 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "match"),
+    [
+        ("x", 65541, r"x spans \[\d+, 65541\]"),
+        ("y", -40000, r"y spans \[-40000"),
+        ("p", 300, r"p spans \[\d+, 300\]"),
+        ("x", 2.5, r"x holds 2\.5; expected whole numbers"),
+        ("t", float("nan"), "t holds nan"),
+        ("p", float("inf"), "p holds inf"),
+    ],
+)
+def test_make_events_refuses_values_a_cast_would_wrap_or_truncate(field, value, match):
+    cols = {"x": [1.0, 2.0], "y": [0, 1], "t": [0, 5], "p": [0, 1]}
+    cols[field] = [cols[field][0], value]
+    with pytest.raises(UserError, match=match):
+        ev.make_events(**cols)
+
+
+def test_make_events_accepts_whole_floats():
+    events = ev.make_events([1.0, 2.0], [0, 1], [0.0, 5.0], [0, 1])
+    assert events["x"].tolist() == [1, 2] and events["t"].tolist() == [0, 5]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -1.0])
+def test_augmentations_refuse_non_finite_parameters(bad):
+    events = ev.make_events([1, 2], [0, 1], [0, 5], [0, 1])
+    rng = np.random.default_rng(0)
+    with pytest.raises(UserError, match="std="):
+        ev.time_jitter(events, std=bad, rng=rng)
+    with pytest.raises(UserError, match="fraction="):
+        ev.drop_events(events, fraction=bad, rng=rng)

@@ -206,3 +206,39 @@ def test_spikeflow_models_export_through_as_sequential(tmp_path):
     expected = model(x).spikes
     assert expected.sum() > 0
     assert torch.equal(from_nir(path)(x)[0], expected)
+
+
+def _lif_node(tau: float = 1e-2) -> nir.LIF:
+    return nir.LIF(tau=np.full(1, tau), r=np.ones(1), v_leak=np.zeros(1), v_threshold=np.ones(1))
+
+
+@pytest.mark.parametrize("dt", [float("nan"), float("inf"), -1e-3, 0.0])
+def test_import_blames_dt_for_a_bad_dt(dt):
+    with pytest.raises(UserError, match=r"^dt="):
+        from_nir(nir.NIRGraph.from_list(_lif_node()), dt=dt)
+
+
+@pytest.mark.parametrize("tau", [float("nan"), -1.0, 0.0])
+def test_import_blames_tau_for_a_bad_tau(tau):
+    with pytest.raises(UserError, match="tau"):
+        from_nir(nir.NIRGraph.from_list(_lif_node(tau)), dt=1e-3)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+def test_import_refuses_non_finite_weights(bad):
+    weight = np.ones((2, 2))
+    weight[1, 0] = bad
+    graph = nir.NIRGraph.from_list(nir.Affine(weight=weight, bias=np.zeros(2)))
+    with pytest.raises(UserError, match="weight contains NaN or infinite"):
+        from_nir(graph, dt=1e-3)
+
+
+def test_import_refuses_a_dangling_edge():
+    graph = nir.NIRGraph(
+        nodes={"input": nir.Input(np.array([1])), "a": nir.Scale(np.ones(1)),
+               "output": nir.Output(np.array([1]))},
+        edges=[("input", "a"), ("a", "output")],
+    )  # fmt: skip
+    graph.edges.append(("a", "ghost"))  # NIRGraph checks its edges only when built
+    with pytest.raises(UserError, match="'ghost', which is not one of its nodes"):
+        from_nir(graph, dt=1e-3)

@@ -112,3 +112,14 @@ def drive(shape: tuple[int, ...], dtype: torch.dtype = torch.float32, seed: int 
     """A random input ``[T, B, ...]`` that makes neurons fire about a third of the time."""
     gen = torch.Generator().manual_seed(seed)
     return torch.randn(shape, generator=gen, dtype=dtype) * 0.8 + 0.3
+
+
+NON_FINITE = {"+inf": float("inf"), "-inf": float("-inf"), "nan": float("nan")}
+
+
+def non_finite_input(value: float, dtype: torch.dtype = torch.float32) -> Tensor:
+    """A ``[5, 2, 3]`` drive with ``value`` at one step of two neurons."""
+    x = drive((5, 2, 3), dtype)
+    x[1, 0, 1] = value
+    x[3, 1, 2] = value
+    return x

@@ -19,7 +19,7 @@ import torch
 import spikeflow as sf
 from spikeflow.errors import UserError
 
-from .kernel_cases import compare, drive, make_model, random_state
+from .kernel_cases import NON_FINITE, compare, drive, make_model, non_finite_input, random_state
 
 ENGINE = "spikeflow.kernels.triton_engine"
 
@@ -118,3 +118,20 @@ def test_grid_of_float64_configs(device):
     for kind, reset in itertools.product(("lif", "alif"), ("subtract", "zero")):
         model, x, state = _case(kind, device, torch.float64, shape=(4, 1, 3), reset=reset)
         compare(kind, model, x, state, "triton", rtol=1e-5)
+
+
+@pytest.mark.parametrize("value", list(NON_FINITE))
+@pytest.mark.parametrize(("kind", "reset"), [("lif", "subtract"), ("synaptic", "zero")])
+def test_non_finite_input_is_refused(device, kind, reset, value):
+    model = make_model(kind, reset=reset, backend="triton").to(device)
+    with pytest.raises(UserError, match=r"^state\.\w+ became NaN or infinite"):
+        model(non_finite_input(NON_FINITE[value]).to(device))
+
+
+def test_non_finite_input_ignored_while_refractory_matches_exactly(device):
+    model = make_model("lif", refractory=3).to(device)
+    x = torch.zeros(5, 1, 2)
+    x[0] = 5.0
+    x[2, 0, 1] = float("inf")
+    x = x.to(device).requires_grad_()
+    compare("lif", model, x, model.initial_state(x[0]), "triton", rtol=1e-4)

@@ -72,11 +72,6 @@ def test_input_with_fewer_than_two_dims(shape):
         sf.nn.LIF()(torch.zeros(shape))
 
 
-def test_empty_time_axis():
-    with pytest.raises(E, match=r"T >= 1"):
-        sf.nn.LIF()(torch.zeros(0, 2, 3))
-
-
 @pytest.mark.parametrize("dtype", [torch.int64, torch.bool, torch.uint8])
 def test_non_floating_input(dtype):
     with pytest.raises(E, match=r"x has dtype .*expected a floating dtype"):
@@ -106,3 +101,39 @@ def test_sequential_state_length():
 def test_dropout_probability():
     with pytest.raises(E, match=r"p=1.*\[0, 1\)"):
         sf.nn.Dropout(1.0)
+
+
+@pytest.mark.parametrize("threshold", [0.0, -1.0, torch.tensor([1.0, 0.0])])
+@pytest.mark.parametrize("cls", [sf.nn.LIF, sf.nn.IF, sf.nn.Synaptic, sf.nn.ALIF])
+def test_threshold_must_be_positive(cls, threshold):
+    with pytest.raises(E, match=r"^threshold=.* is not valid; expected a positive"):
+        cls(threshold=threshold)
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda: sf.nn.LIF(beta=torch.full((3,), 0.9)), "beta"),
+        (lambda: sf.nn.Synaptic(alpha=torch.full((3,), 0.5)), "alpha"),
+        (lambda: sf.nn.ALIF(rho=torch.full((3,), 0.5)), "rho"),
+        (lambda: sf.nn.ALIF(beta_a=torch.ones(4, 5)), "beta_a"),
+        (lambda: sf.nn.IF(threshold=torch.ones(3)), "threshold"),
+        (lambda: sf.nn.RLIF(5, beta=torch.full((3,), 0.9)), "beta"),
+    ],
+)
+@pytest.mark.parametrize("call", ["forward", "step", "trace"])
+def test_wrong_shaped_per_neuron_parameter_is_named(make, name, call):
+    model = make()
+    x = torch.rand(4, 2, 5)
+    with pytest.raises(E, match=rf"^{name} has shape \(\d+,( \d+)?\); expected .*\(2, 5\)"):
+        if call == "step":
+            model.step(x[0])
+        else:
+            getattr(model, call)(x)
+
+
+def test_per_neuron_parameters_of_fitting_shapes_run():
+    x = torch.rand(4, 2, 5)
+    for beta in (torch.full((5,), 0.9), torch.full((2, 5), 0.9), torch.full((1, 5), 0.9)):
+        spikes, _ = sf.nn.LIF(beta=beta)(x)
+        assert spikes.shape == x.shape

@@ -17,7 +17,7 @@ from torch import nn
 from spikeflow import data
 from spikeflow.cli import main
 from spikeflow.errors import UserError
-from spikeflow.train import checkpoint
+from spikeflow.train import checkpoint, distributed
 from spikeflow.train.config import TrainConfig
 from spikeflow.train.distributed import Distributed, from_env
 from spikeflow.train.parallel import SingleProcess
@@ -228,3 +228,27 @@ def test_two_gloo_processes_through_the_cli(tmp_path: Path, capsys):
     assert resumed["epoch"] == 2
     for key, value in reference["model"].items():
         assert torch.equal(value, resumed["model"][key]), key
+
+
+@pytest.mark.parametrize("timeout_s", [0, -1.0, float("nan"), float("inf")])
+def test_collective_timeout_must_be_finite_and_positive(timeout_s, monkeypatch):
+
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(UserError, match=r"^timeout_s="):
+        Distributed("gloo", timeout_s)
+
+
+def test_a_collective_timeout_is_a_one_line_error(monkeypatch):
+    group = object.__new__(distributed.Distributed)
+    group.rank, group.timeout_s, group.backend = 1, 5.0, "gloo"
+
+    def stalled(*args, **kwargs):
+        raise RuntimeError("[gloo] Timed out waiting 5000ms for recv operation to complete")
+
+    monkeypatch.setattr(distributed.dist, "all_reduce", stalled)
+    monkeypatch.setattr(distributed.dist, "barrier", stalled)
+    with pytest.raises(UserError, match=r"^rank 1 waited more than timeout_s=5 s .* all_reduce"):
+        group.sum(torch.ones(2))
+    with pytest.raises(UserError, match="in barrier"):
+        group.barrier()

@@ -30,8 +30,28 @@ def make_events(x, y, t, p) -> np.ndarray:
             "expected four 1-D arrays of one length"
         )
     events = np.empty(len(x), EVENT_DTYPE)
-    events["x"], events["y"], events["t"], events["p"] = x, y, t, p
+    for name, a in (("x", x), ("y", y), ("t", t), ("p", p)):
+        events[name] = _integral(name, a, EVENT_DTYPE[name])
     return events[np.argsort(events["t"], kind="stable")]
+
+
+def _integral(name: str, a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``a`` as ``dtype``, refusing non-integral or non-finite values and values outside the
+    dtype's range (which a cast would wrap: ``x=65541`` would become 5)."""
+    if a.size == 0:
+        return a.astype(dtype)
+    if a.dtype.kind not in "biuf":
+        raise UserError(f"{name} has dtype {a.dtype}; expected integers")
+    if a.dtype.kind == "f" and not np.all(np.isfinite(a) & (a == np.round(a))):
+        bad = a[~(np.isfinite(a) & (a == np.round(a)))].flat[0]
+        raise UserError(f"{name} holds {float(bad)!r}; expected whole numbers")
+    info = np.iinfo(dtype)
+    lo, hi = int(a.min()), int(a.max())  # whole and finite here
+    if lo < info.min or hi > info.max:
+        raise UserError(
+            f"{name} spans [{lo}, {hi}]; expected values in [{info.min}, {info.max}] ({dtype})"
+        )
+    return a.astype(dtype)
 
 
 def check_events(events: np.ndarray, sensor_size: tuple[int, int, int]) -> None:
@@ -179,7 +199,7 @@ def downsample(
 
 def time_jitter(events: np.ndarray, std: float, rng: np.random.Generator) -> np.ndarray:
     """Add Gaussian noise of ``std`` us to every timestamp (rounded, clipped at 0), then re-sort."""
-    check_range("std", std, 0)
+    check_range("std", std, 0, 1e15)  # 1e15 us (31 years): noise beyond would overflow int64 t
     out = events.copy()
     out["t"] = np.maximum(np.round(out["t"] + rng.normal(0.0, std, len(out))), 0).astype(np.int64)
     return out[np.argsort(out["t"], kind="stable")]

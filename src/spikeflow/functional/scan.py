@@ -39,4 +39,6 @@ def scan(step: StepFn, x: Tensor, state: S, params: Any, *, record_v: bool = Fal
         spikes.append(s)
         if record_v:
             vs.append(v)
+    if not spikes:  # T = 0: empty outputs on x's autograd graph, and the state unchanged
+        return x.clone(), state, (x.clone() if record_v else None)
     return torch.stack(spikes), state, (torch.stack(vs) if record_v else None)

@@ -5,6 +5,7 @@ See :mod:`spikeflow.interop.nir` for the conventions (time constants, resistance
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,8 +52,9 @@ def _is(value: Any, target: float) -> bool:
 def _decay(name: str, tau: Any, dt: float, what: str) -> np.ndarray:
     """Per-step decay ``1 - dt / tau`` (the NIR convention), checked to lie in [0, 1]."""
     tau = np.asarray(tau, dtype=np.float64)
-    if np.any(tau <= 0):
-        raise UserError(f"{what}: {name}={tau.min():g} is not valid; expected tau > 0")
+    if not np.all(tau > 0):  # also refuses NaN
+        bad = tau[~(tau > 0)].flat[0]
+        raise UserError(f"{what}: {name}={bad:g} is not valid; expected tau > 0")
     d = 1.0 - dt / tau
     if np.any(d < 0):
         raise UserError(
@@ -73,17 +75,17 @@ def _neuron(node: nir.NIRNode, dt: float, surrogate: str, what: str) -> _Neuron:
     """The spikeflow module for a NIR neuron node, with its input gain and offset."""
     spiking = {"surrogate": surrogate}
     if isinstance(node, nir.LIF):
-        k = dt / np.asarray(node.tau, dtype=np.float64)
         beta = _decay("tau", node.tau, dt, what)
+        k = dt / np.asarray(node.tau, dtype=np.float64)
         lif = LIF(_compact(beta), threshold=_compact(node.v_threshold), **_reset(node), **spiking)
         return _Neuron(lif, node.r * k, node.v_leak * k)
     if isinstance(node, nir.IF):
         neuron = IF(threshold=_compact(node.v_threshold), **_reset(node), **spiking)
         return _Neuron(neuron, node.r, 0.0)
     if isinstance(node, nir.LI):
+        decay = _decay("tau", node.tau, dt, what)
         k = dt / np.asarray(node.tau, dtype=np.float64)
-        return _Neuron(LeakyIntegrator(_compact(_decay("tau", node.tau, dt, what))), node.r * k,
-                       node.v_leak * k)  # fmt: skip
+        return _Neuron(LeakyIntegrator(_compact(decay)), node.r * k, node.v_leak * k)
     if isinstance(node, nir.I):
         return _Neuron(LeakyIntegrator(1.0), node.r, 0.0)
     if not _is(node.v_leak, 0):
@@ -92,10 +94,10 @@ def _neuron(node: nir.NIRNode, dt: float, surrogate: str, what: str) -> _Neuron:
             "exact spikeflow equivalent (the leak enters the membrane behind the synapse); "
             "expected v_leak=0"
         )
-    ks = dt / np.asarray(node.tau_syn, dtype=np.float64)
-    km = dt / np.asarray(node.tau_mem, dtype=np.float64)
     alpha = _compact(_decay("tau_syn", node.tau_syn, dt, what))
     beta = _compact(_decay("tau_mem", node.tau_mem, dt, what))
+    ks = dt / np.asarray(node.tau_syn, dtype=np.float64)
+    km = dt / np.asarray(node.tau_mem, dtype=np.float64)
     gain = node.w_in * ks * node.r * km
     if isinstance(node, nir.CubaLI):
         return _Neuron(LeakyIntegrator(beta, alpha), gain, 0.0)
@@ -221,7 +223,38 @@ def _chain(graph: nir.NIRGraph) -> tuple[list[str], dict[str, str]]:
     return order, loops
 
 
+def _check_finite(node: nir.NIRNode, what: str) -> None:
+    """Refuse NaN and infinite numbers in any numeric field of ``node`` (weights, taus, ...)."""
+    for field in dataclasses.fields(node):
+        value = getattr(node, field.name)
+        if isinstance(value, nir.NIRNode | dict | str | bytes) or value is None:
+            continue
+        try:
+            a = np.asarray(value, dtype=np.float64)
+        except (TypeError, ValueError):
+            continue
+        if not np.all(np.isfinite(a)):
+            raise UserError(
+                f"{what}: {field.name} contains NaN or infinite values; expected finite numbers"
+            )
+
+
+def _check_edges(graph: nir.NIRGraph) -> None:
+    """Refuse an edge whose end is not a node of ``graph``."""
+    for edge in graph.edges:
+        for end in tuple(edge):
+            if end not in graph.nodes:
+                raise UserError(
+                    f"the NIR graph has an edge {tuple(edge)} to or from {end!r}, which is not one "
+                    f"of its nodes {sorted(graph.nodes)}"
+                )
+
+
 def _modules(graph: nir.NIRGraph, dt: float, surrogate: str) -> list[nn.Module]:
+    _check_edges(graph)
+    for name, node in graph.nodes.items():
+        if not isinstance(node, nir.NIRGraph):
+            _check_finite(node, f"NIR node {name!r} ({type(node).__name__})")
     order, loops = _chain(graph)
     modules: list[nn.Module] = []
     for name in order:

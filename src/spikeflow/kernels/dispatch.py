@@ -3,7 +3,8 @@
 ``multi_step(kind, x, state, params, backend)`` returns ``(spikes, final_state)`` from a fused kernel,
 or ``None`` when the reference scan should run:
 
-- ``"reference"``: always ``None``.
+- ``"reference"``: always ``None``; so is an empty ``x`` (``T``, ``B`` or a neuron dimension 0)
+  for every backend, since the reference scan returns its empty outputs and unchanged state.
 - ``"auto"``: the fused kernel when one applies (CPU tensors: numba; CUDA tensors: triton), else
   ``None``. It does not apply to dtypes other than float32/float64 (bfloat16 and float16 run the
   reference scan, which keeps their rounding exact), custom surrogate classes, parameters other
@@ -83,7 +84,7 @@ def multi_step(kind: str, x: Tensor, state: Any, params: Any, backend: str):
     """
     check_choice("backend", backend, BACKENDS)
     check_choice("kind", kind, KINDS)
-    if backend == "reference":
+    if backend == "reference" or x.numel() == 0:  # nothing to fuse: the scan returns empty outputs
         return None
     if backend == "auto" and torch.compiler.is_compiling():
         return None

@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -29,11 +30,14 @@ from spikeflow.functional import RESET_MODES, SpikeParams, Trace, scan
 
 def check_input(x: Tensor, *, min_dim: int = 2, what: str = "[T, B, ...]") -> None:
     """Raise if ``x`` is not a floating tensor with at least ``min_dim`` dimensions laid out as
-    ``what`` (and, for sequences, at least one time step)."""
+    ``what``."""
     check_floating("x", x)
     check_min_dims("x", x, min_dim, what)
-    if min_dim >= 2 and x.shape[0] == 0:
-        raise UserError(f"x has shape {tuple(x.shape)}; expected at least one time step (T >= 1)")
+
+
+def first_step(x: Tensor) -> Tensor:
+    """``x[0]``, the shape of one time step; zeros of that shape when ``x`` has no step (T = 0)."""
+    return x[0] if x.shape[0] else x.new_zeros(x.shape[1:])
 
 
 def _tensors(state: Any) -> Iterator[Tensor]:
@@ -55,6 +59,64 @@ def check_state(state: tuple, x_t: Tensor, cls: type) -> None:
                     f"state.{name} has shape {tuple(tensor.shape)}; expected {tuple(x_t.shape)} "
                     "(the shape of one time step of input)"
                 )
+
+
+def _named_tensors(params: Any) -> Iterator[tuple[str, Tensor]]:
+    """``(field name, tensor)`` for every tensor in a (nested) parameter NamedTuple."""
+    for name, value in zip(params._fields, params, strict=True):
+        if isinstance(value, Tensor):
+            yield name, value
+        elif isinstance(value, tuple) and hasattr(value, "_fields"):
+            yield from _named_tensors(value)
+
+
+def check_params(params: Any, x_t: Tensor) -> None:
+    """Raise unless every tensor in ``params`` broadcasts to the shape of ``x_t`` (one time step of
+    input, ``[B, ...]``) without enlarging it: a per-neuron ``beta`` of shape ``(N,)`` fits
+    ``[B, N]``; one of shape ``(3,)`` does not."""
+    target = tuple(x_t.shape)
+    for name, t in _named_tensors(params):
+        shape = tuple(t.shape)
+        fits = len(shape) <= len(target) and all(
+            s in (1, n) for s, n in zip(reversed(shape), reversed(target), strict=False)
+        )
+        if not fits:
+            raise UserError(
+                f"{name} has shape {shape}; expected a scalar or a shape that broadcasts to one "
+                f"time step of input {target} (e.g. {target[1:]} per neuron)"
+            )
+
+
+def check_finite_state(state: tuple) -> None:
+    """Raise if a state tensor holds NaN or an infinity.
+
+    NaN and infinities are absorbing in every neuron's recurrence (``beta * inf + x`` stays
+    infinite, ``inf - inf`` and ``0 * inf`` are NaN, and a NaN never leaves), so one non-finite
+    value in the input, the initial state or an overflowing step leaves the final state
+    non-finite. Checking the final state (one value per neuron, not per step) therefore refuses
+    every such input, on every backend, at negligible cost; the spikes it would have produced are
+    meaningless (and differ between backends, which may order NaN-producing operations apart).
+    Skipped under ``torch.compile`` tracing (a data-dependent branch), where only the reference
+    scan runs.
+    """
+    if torch.compiler.is_compiling():
+        return
+    for name, t in zip(state._fields, state, strict=True):
+        for tensor in _tensors(t):
+            if tensor.is_floating_point() and not _all_finite(tensor):
+                raise UserError(
+                    f"state.{name} became NaN or infinite: x or the initial state holds NaN or "
+                    f"inf, or values so large that the state overflows {tensor.dtype}; expected "
+                    "finite input of moderate size"
+                )
+
+
+def _all_finite(t: Tensor) -> bool:
+    """Whether every element is finite; on the CPU in numpy, one thread (torch's parallel
+    reduction would wake its thread pool while the fused kernels' pool spins)."""
+    if t.device.type == "cpu" and t.dtype in (torch.float32, torch.float64):
+        return bool(np.isfinite(t.detach().numpy()).all())
+    return bool(torch.isfinite(t).all())
 
 
 def as_tensor(name: str, value: float | Tensor) -> Tensor:
@@ -108,7 +170,12 @@ class Neuron(nn.Module):
         """Fresh (resting) state for one time step of input ``x_t`` ``[B, ...]``."""
         raise NotImplementedError
 
+    def check_params(self, x_t: Tensor) -> None:
+        """Raise unless every parameter tensor fits one time step of input ``x_t`` ``[B, ...]``."""
+        check_params(self.params(), x_t)
+
     def _prepare(self, x_t: Tensor, state: tuple | None) -> tuple:
+        self.check_params(x_t)
         if state is None:
             return self.initial_state(x_t)
         check_state(state, x_t, self.state_cls)
@@ -125,27 +192,29 @@ class Neuron(nn.Module):
             ``(spikes [T, B, ...], final state)``.
         """
         check_input(x)
-        state = self._prepare(x[0], state)
+        state = self._prepare(first_step(x), state)
         params = self.params()
-        if self.kind:
-            fused = kernels.multi_step(self.kind, x, state, params, self.backend)
-            if fused is not None:
-                return fused
-        spikes, state, _ = scan(type(self).step_fn, x, state, params)
+        fused = kernels.multi_step(self.kind, x, state, params, self.backend) if self.kind else None
+        spikes, state = (
+            fused if fused is not None else scan(type(self).step_fn, x, state, params)[:2]
+        )
+        check_finite_state(state)
         return spikes, state
 
     def step(self, x_t: Tensor, state: tuple | None = None) -> tuple[Tensor, tuple]:
         """One time step: ``x_t`` is ``[B, ...]``. Returns ``(spikes [B, ...], state)``."""
         check_input(x_t, min_dim=1, what="[B, ...]")
         s, state, _ = type(self).step_fn(x_t, self._prepare(x_t, state), self.params())
+        check_finite_state(state)
         return s, state
 
     def trace(self, x: Tensor, state: tuple | None = None) -> Trace:
         """Run and record spikes and the pre-reset membrane ``v`` (both ``[T, B, ...]``)."""
         check_input(x)
-        spikes, _, v = scan(
-            type(self).step_fn, x, self._prepare(x[0], state), self.params(), record_v=True
+        spikes, state, v = scan(
+            type(self).step_fn, x, self._prepare(first_step(x), state), self.params(), record_v=True
         )
+        check_finite_state(state)
         return Trace(spikes, v)
 
     def extra_repr(self) -> str:
@@ -181,7 +250,13 @@ class ThresholdNeuron(Neuron):
         self.refractory = refractory
         self.surrogate = surrogates.get(surrogate)
         self.detach_reset = bool(detach_reset)
-        self.register_tensor("threshold", as_tensor("threshold", threshold), learn_threshold)
+        threshold = as_tensor("threshold", threshold)
+        if not bool((threshold > 0).all()):
+            raise UserError(
+                f"threshold={_short(threshold)} is not valid; expected a positive threshold "
+                "(every element > 0)"
+            )
+        self.register_tensor("threshold", threshold, learn_threshold)
         self.register_buffer("v_reset", as_tensor("v_reset", v_reset))
 
     def register_tensor(self, name: str, value: Tensor, learn: bool) -> None:
@@ -208,3 +283,10 @@ class ThresholdNeuron(Neuron):
         if self.backend != "auto":
             parts.append(f"backend={self.backend!r}")
         return ", ".join(parts)
+
+
+def _short(t: Tensor) -> str:
+    """A number for a one-element tensor, else the smallest element and the shape."""
+    if t.numel() == 1:
+        return f"{t.item():g}"
+    return f"tensor{tuple(t.shape)} with min {t.min().item():g}"

@@ -65,6 +65,9 @@ class Recurrent(Neuron):
     def initial_state(self, x_t: Tensor) -> RecurrentState:
         return RecurrentState(self.neuron.initial_state(x_t), torch.zeros_like(x_t))
 
+    def check_params(self, x_t: Tensor) -> None:
+        self.neuron.check_params(x_t)
+
     def _prepare(self, x_t: Tensor, state: tuple | None) -> tuple:
         if x_t.shape[-1] != self.size:
             raise UserError(

@@ -11,7 +11,7 @@ import numpy as np
 from spikeflow import plot
 from spikeflow.plot.sim import weight_grid
 from spikeflow.sim.monitors import SpikeMonitor
-from spikeflow.train.atomic import write_json
+from spikeflow.atomic import write_json
 
 if TYPE_CHECKING:
     from spikeflow.sim.models import BenchmarkRun

@@ -48,12 +48,28 @@ def resolve(path: str | Path) -> Path:
     return path
 
 
-def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save`; a bad file gives a :class:`UserError`."""
+def load(
+    path: str | Path, map_location: str | torch.device = "cpu", *, required: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save`; a bad file gives a :class:`UserError`.
+
+    Arguments:
+        path: the checkpoint file, or the run directory holding it.
+        map_location: device for its tensors.
+        required: keys the caller reads; a checkpoint missing any is refused, naming them.
+
+    Returns:
+        the payload dict (with ``format`` and ``version``).
+    """
     path = resolve(path)
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError) as err:
+    except pickle.UnpicklingError as err:  # torch's own message advises weights_only=False: never
+        raise UserError(
+            f"checkpoint {str(path)!r} cannot be read: it holds objects other than tensors and "
+            "plain data, which spikeflow refuses to load (loading them could run code)"
+        ) from err
+    except (zipfile.BadZipFile, RuntimeError, EOFError, OSError) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UserError(f"checkpoint {str(path)!r} cannot be read: {first}") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
@@ -62,6 +78,12 @@ def load(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str
         raise UserError(
             f"checkpoint {str(path)!r} has version {payload.get('version')!r}; "
             f"this spikeflow reads version {VERSION}"
+        )
+    missing = [key for key in required if key not in payload]
+    if missing:
+        raise UserError(
+            f"checkpoint {str(path)!r} lacks the keys {missing}; expected a checkpoint written "
+            "by spikeflow with all of " + ", ".join(required)
         )
     return payload
 

@@ -18,6 +18,7 @@ files.
 
 from __future__ import annotations
 
+import datetime
 import os
 
 import torch
@@ -25,10 +26,13 @@ import torch.distributed as dist
 from torch import Tensor, nn
 from torch.nn.parallel import DistributedDataParallel
 
-from spikeflow.errors import UserError, check_choice
+from spikeflow.errors import UserError, check_choice, check_range
 from spikeflow.train.parallel import SingleProcess
 
 BACKENDS = ("auto", "gloo", "nccl")
+
+
+DEFAULT_TIMEOUT_S = 600.0  # a collective waiting longer means a stalled rank, not a slow step
 
 
 def _env_int(name: str) -> int:
@@ -46,13 +50,15 @@ class Distributed(SingleProcess):
 
     Arguments:
         backend: ``"gloo"`` (CPU), ``"nccl"`` (GPU) or ``"auto"`` (nccl when CUDA is available).
+        timeout_s: the longest a rank waits for the others in one collective, in seconds.
 
     On CUDA each rank uses device ``LOCAL_RANK`` (set as the current device, so ``"cuda"`` means
     that GPU). The group is created on construction; call :meth:`close` at the end.
     """
 
-    def __init__(self, backend: str = "auto") -> None:
+    def __init__(self, backend: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
         check_choice("backend", backend, BACKENDS)
+        self.timeout_s = check_range("timeout_s", timeout_s, 0, low_open=True)
         if backend == "auto":
             backend = "nccl" if torch.cuda.is_available() else "gloo"
         if backend == "nccl" and not torch.cuda.is_available():
@@ -63,7 +69,12 @@ class Distributed(SingleProcess):
         if torch.cuda.is_available() and self.local_rank < torch.cuda.device_count():
             torch.cuda.set_device(self.local_rank)  # "cuda" now means this rank's GPU
         if not dist.is_initialized():
-            dist.init_process_group(backend, rank=self.rank, world_size=self.world_size)
+            dist.init_process_group(
+                backend,
+                rank=self.rank,
+                world_size=self.world_size,
+                timeout=datetime.timedelta(seconds=self.timeout_s),
+            )
 
     @property
     def device(self) -> torch.device:
@@ -90,11 +101,24 @@ class Distributed(SingleProcess):
     def sum(self, t: Tensor) -> Tensor:
         """``t`` summed over all ranks (a new tensor on ``t``'s device)."""
         out = t.detach().clone().to(self.device)
-        dist.all_reduce(out, op=dist.ReduceOp.SUM)
+        self._collective("all_reduce", lambda: dist.all_reduce(out, op=dist.ReduceOp.SUM))
         return out.to(t.device)
 
     def barrier(self) -> None:
-        dist.barrier()
+        self._collective("barrier", dist.barrier)
+
+    def _collective(self, what: str, run) -> None:
+        """Run a collective; a timeout (a rank stalled or died) becomes a one-line UserError."""
+        try:
+            run()
+        except RuntimeError as err:
+            if "timed out" not in str(err).lower() and "timeout" not in str(err).lower():
+                raise
+            raise UserError(
+                f"rank {self.rank} waited more than timeout_s={self.timeout_s:g} s for the other "
+                f"ranks in {what}: a rank stalled or died; expected every rank to reach it (raise "
+                "timeout_s if steps are that slow)"
+            ) from err
 
     def close(self) -> None:
         """Leave the process group."""
@@ -102,8 +126,10 @@ class Distributed(SingleProcess):
             dist.destroy_process_group()
 
 
-def from_env(backend: str = "auto") -> SingleProcess:
-    """:class:`Distributed` under torchrun with ``WORLD_SIZE > 1``, else :class:`SingleProcess`."""
+def from_env(backend: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> SingleProcess:
+    """:class:`Distributed` under torchrun with ``WORLD_SIZE > 1``, else :class:`SingleProcess`.
+
+    ``timeout_s`` bounds how long a rank waits for the others in one collective (seconds)."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        return Distributed(backend)
+        return Distributed(backend, timeout_s)
     return SingleProcess()
