@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow bench lint format fashion convert clean clean-cache
+.PHONY: demo test test-slow coverage bench lint format fashion convert clean clean-cache
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (Python 3.11 is required)"; exit 1; }
@@ -21,6 +21,10 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# line coverage of src/ over the default suite; missing lines listed per file
+coverage: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" -p no:randomly --cov=spikeflow --cov-report=term-missing:skip-covered
 
 # Fashion-MNIST (60,000 + 10,000) from Debian's dataset-fashion-mnist; hours on a 2-core CPU,
 # about 70 s on one H200: make fashion FASHION_ARGS="--device cuda"
