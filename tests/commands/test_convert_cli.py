@@ -37,7 +37,13 @@ def first_run(tmp_path_factory):
 def test_run_writes_metrics_plot_and_checkpoint(first_run, capsys):
     metrics = json.loads((first_run / "metrics.json").read_text())
     assert set(metrics["snn"]["test_accuracy"]) == {"2", "4"}
-    assert 0 <= metrics["ann"]["test_accuracy"] <= 1
+    # Measured references of this TINY run (seed 0, 1 epoch on 200 digits, 40 test samples):
+    # `spikeflow convert <TINY> --out DIR` gave ANN 15.00% and SNN 10.00% at T=2 and T=4 (6 and 4
+    # of 40). The seed makes the run bit-exact on one machine; one test sample (0.025) of slack
+    # allows for a different summation order of BLAS on another core count.
+    assert metrics["ann"]["test_accuracy"] == pytest.approx(0.15, abs=0.026)
+    for t in ("2", "4"):
+        assert metrics["snn"]["test_accuracy"][t] == pytest.approx(0.10, abs=0.026)
     assert metrics["test_samples"] == 40
     energy = metrics["energy"]["4"]
     assert energy["timesteps"] == 4 and energy["totals"]["ann_macs"] == 64 * 32 + 32 * 10
