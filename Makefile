@@ -11,7 +11,7 @@ TORCH ?= torch==2.13.0
 WORKERS ?= auto
 
 .PHONY: demo test test-threads test-slow bench lint typecheck check wheel-check format fashion \
-	convert clean clean-cache
+	convert coverage clean clean-cache
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (Python 3.11 is required)"; exit 1; }
@@ -41,6 +41,10 @@ test-threads: $(STAMP)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# line coverage of src/ over the default suite; missing lines listed per file
+coverage: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not slow" -p no:randomly --cov=spikeflow --cov-report=term-missing:skip-covered
 
 # Fashion-MNIST (60,000 + 10,000) from Debian's dataset-fashion-mnist; hours on a 2-core CPU,
 # about 70 s on one H200: make fashion FASHION_ARGS="--device cuda"

@@ -123,3 +123,47 @@ def non_finite_input(value: float, dtype: torch.dtype = torch.float32) -> Tensor
     x[1, 0, 1] = value
     x[3, 1, 2] = value
     return x
+def per_neuron_model(kind: str, n: int, **kwargs: Any) -> sf.nn.Neuron:
+    """A ``kind`` model whose every setting (``alpha``, ``beta``, ``rho``, ``beta_a``, ``threshold``,
+    ``v_reset``) is an ``[n]`` tensor of distinct values; learnable where the model allows."""
+    ramp = lambda lo, hi: torch.linspace(lo, hi, n)  # noqa: E731
+    common = {"threshold": ramp(0.6, 1.4), "v_reset": ramp(-0.2, 0.2), "learn_threshold": True}
+    if kind == "lif":
+        return sf.nn.LIF(beta=ramp(0.5, 0.95), learn_beta=True, **common, **kwargs)
+    if kind == "if":
+        return sf.nn.IF(**common, **kwargs)
+    if kind == "synaptic":
+        return sf.nn.Synaptic(
+            alpha=ramp(0.4, 0.9), beta=ramp(0.5, 0.95), learn_alpha=True, learn_beta=True,
+            **common, **kwargs,
+        )  # fmt: skip
+    return sf.nn.ALIF(
+        beta=ramp(0.5, 0.95), rho=ramp(0.6, 0.99), beta_a=ramp(0.05, 0.5), learn_beta=True,
+        **common, **kwargs,
+    )  # fmt: skip
+
+
+#: (name, kind, T, dtype, options): the extended comparisons, run by the CPU and triton kernels
+EXTENDED = [
+    *[(f"per_neuron_{k}", k, 10, torch.float32, {"per_neuron": True}) for k in KINDS],
+    *[(f"long_T{t}_{k}", k, t, torch.float32, {}) for k in ("lif", "alif") for t in (37, 64)],
+    *[
+        (f"float64_refractory_{s}", "lif", 9, torch.float64, {"surrogate": s})
+        for s in ("atan", "sigmoid", "fast_sigmoid", "triangle", "straight_through", "erfc")
+    ],
+]
+
+
+def extended_case(kind: str, t: int, dtype: torch.dtype, options: dict, device: str = "cpu"):
+    """Model, input ``[t, 2, 6]`` and random state of one :data:`EXTENDED` case on ``device``."""
+    opts = dict(options)
+    kwargs: dict[str, Any] = {"reset": "zero", "refractory": 2, "detach_reset": False}
+    if "surrogate" in opts:
+        kwargs["surrogate"] = sf.surrogate.get(opts.pop("surrogate"), alpha=1.7)
+    if opts.pop("per_neuron", False):
+        model = per_neuron_model(kind, 6, **kwargs)
+    else:
+        model = make_model(kind, v_reset=0.1, **kwargs)
+    model = model.to(device=device, dtype=dtype)
+    x = drive((t, 2, 6), dtype, seed=t).to(device).requires_grad_()
+    return model, x, random_state(model, x[0])
