@@ -40,6 +40,7 @@ RESUMABLE_CHANGES = (
     "eval_batch_size",
     "data_dir",
     "backend",
+    "download",
 )
 
 
@@ -61,6 +62,14 @@ def add_run_flags(p: argparse.ArgumentParser) -> None:
     d = TrainConfig()
     _flag(p, "dataset", choices=datasets.available(), help=f"(default {d.dataset})")
     _flag(p, "data_dir", metavar="DIR", help="where the dataset files are")
+    _flag(
+        p,
+        "transform",
+        metavar="K=V,K=V",
+        help="events to tensors (neuromorphic sets): n_time_bins | time_window (us) | "
+        "event_count, downsample, denoise (us), duration (us, audio)",
+    )
+    _flag(p, "download", action="store_const", const=True, help="fetch the official archives")
     _flag(p, "model", choices=models.available(), help=f"(default {d.model})")
     _flag(p, "epochs", type=int, help=f"(default {d.epochs})")
     _flag(
@@ -262,6 +271,7 @@ def _execute(
 
 
 def load_data(cfg: TrainConfig) -> datasets.DataBundle:
+    options = {k: v for k, v in (("transform", cfg.transform), ("download", cfg.download)) if v}
     return datasets.load(
         cfg.dataset,
         data_dir=cfg.data_dir,
@@ -269,6 +279,7 @@ def load_data(cfg: TrainConfig) -> datasets.DataBundle:
         val_fraction=cfg.val_fraction,
         limit_train=cfg.limit_train,
         limit_test=cfg.limit_test,
+        **options,
     )
 
 

@@ -26,7 +26,7 @@ def _open(path: Path):
     import h5py
 
     if not path.is_file():
-        raise UserError(f"{path}: not a file; expected an SHD/SSC HDF5 file")
+        raise UserError(f"path={str(path)!r} is not a file; expected an SHD/SSC HDF5 file")
     try:
         f = h5py.File(path, "r")
     except OSError as err:

@@ -39,6 +39,8 @@ class TrainConfig:
     encoder: str = "rate"
     timesteps: int = 16
     gain: float = 1.0
+    transform: str = ""
+    download: bool = False
     # [model]
     model: str = "mlp"
     hidden: tuple[int, ...] = (256,)
