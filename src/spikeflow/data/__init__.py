@@ -22,6 +22,8 @@ from spikeflow.data.registry import info as info
 from spikeflow.data.registry import load as load
 from spikeflow.data.registry import register as register
 from spikeflow.data.temporal import load_japanese_vowels as _load_japanese_vowels
+from spikeflow.data.tonic_interop import from_tonic as from_tonic
+from spikeflow.data.tonic_interop import tonic_bundle as tonic_bundle
 
 register("digits", load_digits, "scikit-learn 8x8 handwritten digits, 1,438 train / 359 test")
 register(
