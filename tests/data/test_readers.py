@@ -218,3 +218,11 @@ def test_aedat31_known_bytes(tmp_path):
     body = data.to_bytes(4, "little") + (5).to_bytes(4, "little")
     (tmp_path / "k.aedat").write_bytes(AEDAT31_HEADER + head + body)
     assert dvs_gesture.read_aedat31(tmp_path / "k.aedat").tolist() == [(100, 27, (1 << 31) + 5, 1)]
+
+
+def test_nmnist_out_of_order_timestamps_come_back_sorted(tmp_path):
+    ev = random_events(np.random.default_rng(11), 50, (34, 34, 2))
+    shuffled = ev[::-1].copy()
+    write_nmnist(tmp_path / "s.bin", shuffled)
+    got = nmnist.read_nmnist_file(tmp_path / "s.bin")
+    _same(got, shuffled[np.argsort(shuffled["t"], kind="stable")])

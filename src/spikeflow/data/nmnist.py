@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from spikeflow.data.events import EVENT_DTYPE
@@ -27,6 +28,23 @@ FOLDERS = {"train": "Train", "test": "Test"}
 EVENT_BYTES = 5
 
 
+@numba.njit(nogil=True, cache=True)
+def _decode(raw, out, w, h):  # pragma: no cover - compiled
+    """Fill ``out`` from 5-byte events in one pass; the first event outside ``w x h`` (or -1)
+    and whether the timestamps ever decrease."""
+    bad, unsorted, last = -1, False, -1
+    for i in range(len(out)):
+        b = EVENT_BYTES * i
+        x, y, c = raw[b], raw[b + 1], raw[b + 2]
+        t = (np.int64(c & 0x7F) << 16) | (np.int64(raw[b + 3]) << 8) | np.int64(raw[b + 4])
+        out[i].x, out[i].y, out[i].p, out[i].t = x, y, c >> 7, t
+        if bad < 0 and (x >= w or y >= h):
+            bad = i
+        unsorted = unsorted or t < last
+        last = t
+    return bad, unsorted
+
+
 def read_nmnist_file(path: str | Path) -> np.ndarray:
     """The events of one N-MNIST ``.bin`` file.
 
@@ -42,16 +60,12 @@ def read_nmnist_file(path: str | Path) -> np.ndarray:
     if whole != len(raw):
         raise corrupt(path, whole, f"{len(raw) % EVENT_BYTES} bytes left over after the last "
                       f"whole {EVENT_BYTES}-byte event of {len(raw)} bytes")  # fmt: skip
-    ev = raw.reshape(-1, EVENT_BYTES)
-    events = np.empty(len(ev), EVENT_DTYPE)
-    events["x"], events["y"], events["p"] = ev[:, 0], ev[:, 1], ev[:, 2] >> 7
-    t = (ev[:, 2] & 0x7F).astype(np.int64) << 16
-    t |= ev[:, 3].astype(np.int64) << 8
-    t |= ev[:, 4]
-    events["t"] = t
-    check_range(path, events, "x", SENSOR_SIZE[0], 0, EVENT_BYTES)
-    check_range(path, events, "y", SENSOR_SIZE[1], 0, EVENT_BYTES)
-    return sort_by_time(events)
+    events = np.empty(whole // EVENT_BYTES, EVENT_DTYPE)
+    bad, unsorted = _decode(raw, events, SENSOR_SIZE[0], SENSOR_SIZE[1])
+    if bad >= 0:
+        check_range(path, events, "x", SENSOR_SIZE[0], 0, EVENT_BYTES)
+        check_range(path, events, "y", SENSOR_SIZE[1], 0, EVENT_BYTES)
+    return sort_by_time(events) if unsorted else events
 
 
 def _split_dir(root: Path, split: str) -> Path | None:
