@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import numba
 import numpy as np
 
 from spikeflow.data.events import EVENT_DTYPE
@@ -33,7 +34,6 @@ CLASS_NAMES = (
 )  # fmt: skip
 TRAIN_SHARE = 0.9
 EVENT_BYTES = 8
-AEDAT2 = np.dtype([("address", ">u4"), ("t", ">i4")])
 
 
 def read_aedat2_dvs128(path: str | Path) -> np.ndarray:
@@ -53,19 +53,39 @@ def read_aedat2_dvs128(path: str | Path) -> np.ndarray:
         whole = start + size - size % EVENT_BYTES
         raise corrupt(path, whole, f"{size % EVENT_BYTES} bytes left over after the last "
                       f"whole {EVENT_BYTES}-byte event")  # fmt: skip
-    ev = np.frombuffer(raw, AEDAT2, size // EVENT_BYTES, start)
-    address = ev["address"]
-    bad = np.flatnonzero(address >> 16)
-    if len(bad):
-        i = int(bad[0])
-        what = f"address 0x{int(address[i]):08x} has bits above 15 set; not a DVS128 event"
-        raise corrupt(path, start + EVENT_BYTES * i, what)
-    keep = (address & 0x8000) == 0
-    address = address[keep]
-    events = np.empty(len(address), EVENT_DTYPE)
-    events["x"], events["y"] = (address >> 1) & 0x7F, (address >> 8) & 0x7F
-    events["p"], events["t"] = address & 1, ev["t"][keep]
-    return sort_by_time(events)
+    out = np.empty(size // EVENT_BYTES, EVENT_DTYPE)
+    n, unsorted, bad = _decode(raw, start, out)
+    if bad >= 0:
+        address = int(np.frombuffer(raw, ">u4", 1, start + EVENT_BYTES * bad)[0])
+        what = f"address 0x{address:08x} has bits above 15 set; not a DVS128 event"
+        raise corrupt(path, start + EVENT_BYTES * bad, what)
+    events = out[:n].copy() if n < len(out) else out
+    return sort_by_time(events) if unsorted else events
+
+
+@numba.njit(nogil=True, cache=True)
+def _decode(raw, start, out):  # pragma: no cover - compiled
+    """Copy the DVS128 polarity events (big-endian address, timestamp) from ``start`` into
+    ``out``, skipping external events. Returns ``(events, unsorted, first bad event or -1)``."""
+    n, unsorted, last = 0, False, np.int64(-(1 << 40))
+    for i in range(len(out)):
+        b = start + EVENT_BYTES * i
+        address = (np.int64(raw[b]) << 24 | np.int64(raw[b + 1]) << 16
+                   | np.int64(raw[b + 2]) << 8 | np.int64(raw[b + 3]))  # fmt: skip
+        if address >> 16:
+            return n, unsorted, i
+        if address & 0x8000:
+            continue
+        t = (np.int64(raw[b + 4]) << 24 | np.int64(raw[b + 5]) << 16
+             | np.int64(raw[b + 6]) << 8 | np.int64(raw[b + 7]))  # fmt: skip
+        if t >= 1 << 31:  # a signed 32-bit timestamp
+            t -= 1 << 32
+        out[n].x, out[n].y, out[n].p = (address >> 1) & 0x7F, (address >> 8) & 0x7F, address & 1
+        out[n].t = t
+        unsorted = unsorted or t < last
+        last = t
+        n += 1
+    return n, unsorted, -1
 
 
 def _number(path: Path) -> int:
