@@ -30,6 +30,12 @@ from spikeflow.train.run import describe, evaluate, execute, print_result, resum
 RUN_FLAGS = {
     "dataset": {"choices": datasets.available()},
     "data_dir": {"metavar": "DIR", "help": "where the dataset files are"},
+    "transform": {
+        "metavar": "K=V,K=V",
+        "help": "events to tensors (neuromorphic sets): n_time_bins | time_window (us) | "
+        "event_count, downsample, denoise (us), duration (us, audio)",
+    },
+    "download": {"flag": True, "help": "fetch the official archives"},
     "model": {"choices": models.available()},
     "epochs": {"type": int},
     "num_steps": {"type": int, "metavar": "T", "help": "time steps per sample"},

@@ -63,6 +63,9 @@ def labels_of(dataset: Dataset) -> torch.Tensor:
     """The label of every sample of ``dataset`` as an int64 tensor ``[N]``."""
     if isinstance(dataset, TensorDataset):
         return dataset.tensors[1]
+    stored = getattr(dataset, "labels", None)
+    if isinstance(stored, torch.Tensor) and len(stored) == len(dataset):
+        return stored
     if isinstance(dataset, Subset):
         return labels_of(dataset.dataset)[torch.as_tensor(dataset.indices)]
     return torch.as_tensor([int(dataset[i][1]) for i in range(len(dataset))])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from spikeflow.data.bundle import DataBundle, limit, split_validation
 from spikeflow.errors import UserError, check_choice
@@ -19,29 +20,32 @@ Loader = Callable[[str | None, int], DataBundle]
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """A registered dataset: its loader and a one-line description."""
+    """A registered dataset: its loader, a one-line description and the keyword options its
+    loader takes (passed through :func:`load`)."""
 
     name: str
     loader: Loader
     description: str
+    options: tuple[str, ...] = ()
 
 
 #: The datasets by name.
 DATASETS: Registry[DatasetInfo] = Registry("dataset", DatasetInfo)
 
 
-def register(name: str, loader: Loader, description: str) -> None:
+def register(name: str, loader: Loader, description: str, options: tuple[str, ...] = ()) -> None:
     """Add a dataset under ``name`` (lower-cased); a name can be registered only once.
 
     Arguments:
         name: the dataset's name.
         loader: ``loader(data_dir, seed) -> DataBundle`` with the official train/test split.
         description: one line for listings.
+        options: keyword arguments the loader takes beyond ``(data_dir, seed)``.
     """
     if not callable(loader):
         raise UserError(f"loader={loader!r} is not valid; expected a callable")
     key = name.lower() if isinstance(name, str) else name
-    DATASETS.register(name, DatasetInfo(key, loader, description))
+    DATASETS.register(name, DatasetInfo(key, loader, description, tuple(options)))
 
 
 def available() -> tuple[str, ...]:
@@ -71,6 +75,7 @@ def load(
     val_fraction: float = 0.0,
     limit_train: int | None = None,
     limit_test: int | None = None,
+    **options: Any,
 ) -> DataBundle:
     """Load dataset ``name`` and split it.
 
@@ -80,11 +85,19 @@ def load(
         seed: seed of the split and of the limits (the same seed gives the same samples).
         val_fraction: stratified share of the training set held out for validation, in [0, 1).
         limit_train, limit_test: use only this many samples (a seeded random subset).
+        options: the dataset's own options (see :func:`info`), e.g. ``transform``.
 
     Returns:
         A :class:`~spikeflow.data.bundle.DataBundle`.
     """
-    bundle = info(name).loader(data_dir, seed)
+    entry = info(name)
+    unknown = sorted(set(options) - set(entry.options))
+    if unknown:
+        raise UserError(
+            f"option(s) {', '.join(unknown)} are not valid for dataset {entry.name!r}; expected "
+            f"{', '.join(entry.options) or 'none'}"
+        )
+    bundle = entry.loader(data_dir, seed, **options)
     bundle = bundle.with_splits(
         train=limit(bundle.train, limit_train, seed, "limit_train"),
         test=limit(bundle.test, limit_test, seed + 1, "limit_test"),

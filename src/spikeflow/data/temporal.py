@@ -1,9 +1,8 @@
 """Temporal datasets: variable-length sequences batched time-major with zero padding.
 
-- Spiking Heidelberg Digits (Cramer et al. 2020), HDF5 files with ``spikes/times`` (seconds, one
-  array per sample), ``spikes/units`` (channel 0..699 of each spike) and ``labels``:
-  :func:`read_shd` bins them into counts ``[T, 700]``; :func:`load_shd` reads ``shd_train.h5`` and
-  ``shd_test.h5``.
+- Spiking Heidelberg Digits (Cramer et al. 2020), HDF5 files read by :mod:`spikeflow.data.shd`:
+  :func:`read_shd` bins one file into counts ``[N, T, 700]``; :func:`load_shd` is the registered
+  dataset ``shd`` with a bin width in seconds.
 - JapaneseVowels (Kudo et al. 1999; 9 speakers, 12 LPC cepstrum coefficients per frame, 7-29 frames,
   270 train / 370 test) from the optional ``sktime`` package (``pip install 'spikeflow[temporal]'``):
   :func:`load_japanese_vowels`, fed as currents or delta-encoded spikes.
@@ -11,7 +10,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,11 +20,12 @@ from torch.utils.data import Dataset
 
 from spikeflow.data.bundle import DataBundle
 from spikeflow.data.events import collate_time_major
+from spikeflow.data.shd import UNITS as SHD_UNITS
+from spikeflow.data.shd import read_audio_file
+from spikeflow.data.transforms import EventTransform, apply_transform
 from spikeflow.encode.delta import delta
 from spikeflow.errors import UserError, check_choice, check_positive_int, check_range
 
-SHD_DIR = "~/data/shd"
-SHD_UNITS = 700
 ENCODINGS = ("current", "delta")
 
 
@@ -48,68 +47,39 @@ class SequenceDataset(Dataset):
 def read_shd(
     path: str | Path, *, dt: float = 1e-2, duration: float = 1.0, n_units: int = SHD_UNITS
 ) -> tuple[Tensor, Tensor]:
-    """Spike counts of an SHD-layout HDF5 file in bins of ``dt`` seconds up to ``duration``.
+    """Spike counts of an SHD-layout HDF5 file in bins of ``dt`` seconds up to ``duration``
+    (read by :func:`spikeflow.data.shd.read_audio_file`).
+
+    Arguments:
+        path: the ``.h5`` file.
+        dt: bin width in seconds.
+        duration: span binned in seconds; spikes at or after it are dropped.
+        n_units: number of input channels.
 
     Returns:
-        ``(counts [N, T, n_units] float32, labels [N] int64)`` with ``T = ceil(duration / dt)``;
-        spikes at or after ``duration`` are dropped.
+        ``(counts [N, T, n_units] float32, labels [N] int64)`` with ``T = ceil(duration / dt)``.
     """
-    import h5py
-
     check_range("dt", dt, 0, low_open=True)
     check_range("duration", duration, 0, low_open=True)
     check_positive_int("n_units", n_units)
-    path = Path(path)
-    if not path.is_file():
-        raise UserError(f"path={str(path)!r} is not a file; expected an SHD .h5 file")
-    try:
-        with h5py.File(path, "r") as f:
-            times, units = list(f["spikes"]["times"][()]), list(f["spikes"]["units"][()])
-            labels = np.asarray(f["labels"][()], dtype=np.int64)
-    except (OSError, KeyError) as err:
-        raise UserError(
-            f"path={str(path)!r} is not an SHD file ({err}); expected HDF5 datasets "
-            "spikes/times, spikes/units and labels"
-        ) from err
-    if not len(times) == len(units) == len(labels):
-        raise UserError(
-            f"{path}: {len(times)} spike-time arrays, {len(units)} unit arrays and {len(labels)} "
-            "labels; expected one of each per sample"
-        )
+    settings = EventTransform(time_window=dt * 1e6, duration=duration * 1e6)
+    counts, labels = [], []
+    for events, label in read_audio_file(path, n_units):
+        counts.append(apply_transform(settings, events, (n_units,)))
+        labels.append(label)
     steps = int(np.ceil(duration / dt - 1e-9))
-    counts = np.zeros((len(labels), steps, n_units), np.float32)
-    for i, (t, u) in enumerate(zip(times, units, strict=True)):
-        t, u = np.asarray(t, np.float64), np.asarray(u, np.int64)
-        if len(t) != len(u):
-            raise UserError(f"{path}: sample {i} has {len(t)} spike times but {len(u)} units")
-        if len(u) and (u.min() < 0 or u.max() >= n_units):
-            raise UserError(f"{path}: sample {i} has unit {u.max()}; expected 0..{n_units - 1}")
-        keep = (t >= 0) & (t < duration)
-        np.add.at(counts[i], (np.minimum((t[keep] / dt).astype(np.int64), steps - 1), u[keep]), 1)
-    return torch.from_numpy(counts), torch.from_numpy(labels)
+    stacked = np.stack(counts) if counts else np.zeros((0, steps, n_units), np.float32)
+    return torch.from_numpy(stacked), torch.as_tensor(labels, dtype=torch.int64)
 
 
 def load_shd(data_dir: str | None = None, seed: int = 0, *, dt: float = 1e-2) -> DataBundle:
     """SHD from ``data_dir`` (default ``~/data/shd``): ``shd_train.h5`` and ``shd_test.h5``,
-    binned at ``dt`` seconds over 1 s: samples ``[100, 700]``, 20 classes. ``seed`` is unused."""
-    root = Path(os.path.expanduser(data_dir or SHD_DIR))
-    files = [root / f"shd_{split}.h5" for split in ("train", "test")]
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing:
-        raise UserError(
-            f"SHD files {missing} not found; download shd_train.h5.gz and shd_test.h5.gz from "
-            f"https://zenkelab.org/datasets/ and gunzip them into {root} (or pass --data-dir)"
-        )
-    (train_x, train_y), (test_x, test_y) = (read_shd(f, dt=dt) for f in files)
-    return DataBundle(
-        train=SequenceDataset(train_x, train_y),
-        test=SequenceDataset(test_x, test_y),
-        num_classes=20,
-        input_shape=(SHD_UNITS,),
-        class_names=tuple(f"{lang}-{d}" for lang in ("en", "de") for d in range(10)),
-        temporal=True,
-        collate=collate_time_major,
-    )
+    binned at ``dt`` seconds over 1 s: samples ``[100, 700]``, 20 classes; the registered
+    dataset ``shd`` (:func:`spikeflow.data.neuromorphic.load_event_dataset`) with that bin."""
+    from spikeflow.data.neuromorphic import load_event_dataset
+
+    check_range("dt", dt, 0, low_open=True)
+    return load_event_dataset("shd", data_dir, seed, transform=EventTransform(time_window=dt * 1e6))
 
 
 def _sktime_vowels(split: str) -> tuple[list[np.ndarray], np.ndarray]:

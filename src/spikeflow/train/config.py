@@ -45,6 +45,8 @@ class TrainConfig:
     encoder: str = "rate"
     num_steps: int = 16
     gain: float = 1.0
+    transform: str = ""
+    download: bool = False
     # [model]
     model: str = "mlp"
     hidden: tuple[int, ...] = (256,)

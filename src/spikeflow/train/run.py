@@ -33,6 +33,7 @@ RESUMABLE_CHANGES = (
     "eval_batch_size",
     "data_dir",
     "backend",
+    "download",
 )
 
 
@@ -45,6 +46,7 @@ def load_data(cfg: TrainConfig) -> datasets.DataBundle:
     Returns:
         The :class:`~spikeflow.data.DataBundle` from :func:`spikeflow.data.load`.
     """
+    options = {k: v for k, v in (("transform", cfg.transform), ("download", cfg.download)) if v}
     return datasets.load(
         cfg.dataset,
         data_dir=cfg.data_dir,
@@ -52,6 +54,7 @@ def load_data(cfg: TrainConfig) -> datasets.DataBundle:
         val_fraction=cfg.val_fraction,
         limit_train=cfg.limit_train,
         limit_test=cfg.limit_test,
+        **options,
     )
 
 

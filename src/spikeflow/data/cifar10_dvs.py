@@ -1,0 +1,125 @@
+"""CIFAR10-DVS (Li et al. 2017) as distributed: one folder per class (``airplane/`` ...
+``truck/``, from ``airplane.zip`` ...), 1,000 recordings each, ``cifar10_<class>_<i>.aedat``.
+
+The recordings are jAER AEDAT 2.0 files from a DVS128: ``#`` header lines (the first
+``#!AER-DAT2.0``), then events of 8 bytes, big-endian: int32 address and int32 timestamp (us).
+The DVS128 address (jAER ``DVS128`` chip class): bit 0 polarity (1 on), bits 1-7 x, bits 8-14 y,
+bit 15 an external (pin) event, which is skipped; an address with higher bits set is not a DVS128
+event (an error). x, y and p are returned as stored (jAER's viewer shows the DVS128 mirrored,
+``127 - x``); 128 x 128, two polarities. The dataset has no official split: the first 90% of
+each class (by file number) is ``train``, the rest ``test`` (9,000 / 1,000).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from spikeflow.data.events import EVENT_DTYPE
+from spikeflow.data.recordings import (
+    EventFolder,
+    Samples,
+    corrupt,
+    header_end,
+    read_bytes,
+    sort_by_time,
+)
+
+SENSOR_SIZE = (128, 128, 2)
+CLASS_NAMES = (
+    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+)  # fmt: skip
+TRAIN_SHARE = 0.9
+EVENT_BYTES = 8
+
+
+def read_aedat2_dvs128(path: str | Path) -> np.ndarray:
+    """The polarity events of a jAER AEDAT 2.0 file recorded with a DVS128.
+
+    Arguments:
+        path: the ``.aedat`` file.
+
+    Returns:
+        Events ``[N]`` (fields ``x, y, t, p``; ``t`` in microseconds), sorted by ``t``.
+    """
+    path = Path(path)
+    raw = read_bytes(path)
+    start = header_end(path, raw, b"#!AER-DAT2")
+    size = len(raw) - start
+    if size % EVENT_BYTES:
+        whole = start + size - size % EVENT_BYTES
+        raise corrupt(path, whole, f"{size % EVENT_BYTES} bytes left over after the last "
+                      f"whole {EVENT_BYTES}-byte event")  # fmt: skip
+    out = np.empty(size // EVENT_BYTES, EVENT_DTYPE)
+    n, unsorted, bad = _decode(raw, start, out)
+    if bad >= 0:
+        address = int(np.frombuffer(raw, ">u4", 1, start + EVENT_BYTES * bad)[0])
+        what = f"address 0x{address:08x} has bits above 15 set; not a DVS128 event"
+        raise corrupt(path, start + EVENT_BYTES * bad, what)
+    events = out[:n].copy() if n < len(out) else out
+    return sort_by_time(events) if unsorted else events
+
+
+@numba.njit(nogil=True, cache=True)
+def _decode(raw, start, out):  # pragma: no cover - compiled
+    """Copy the DVS128 polarity events (big-endian address, timestamp) from ``start`` into
+    ``out``, skipping external events. Returns ``(events, unsorted, first bad event or -1)``."""
+    n, unsorted, last = 0, False, np.int64(-(1 << 40))
+    for i in range(len(out)):
+        b = start + EVENT_BYTES * i
+        address = (np.int64(raw[b]) << 24 | np.int64(raw[b + 1]) << 16
+                   | np.int64(raw[b + 2]) << 8 | np.int64(raw[b + 3]))  # fmt: skip
+        if address >> 16:
+            return n, unsorted, i
+        if address & 0x8000:
+            continue
+        t = (np.int64(raw[b + 4]) << 24 | np.int64(raw[b + 5]) << 16
+             | np.int64(raw[b + 6]) << 8 | np.int64(raw[b + 7]))  # fmt: skip
+        if t >= 1 << 31:  # a signed 32-bit timestamp
+            t -= 1 << 32
+        out[n].x, out[n].y, out[n].p = (address >> 1) & 0x7F, (address >> 8) & 0x7F, address & 1
+        out[n].t = t
+        unsorted = unsorted or t < last
+        last = t
+        n += 1
+    return n, unsorted, -1
+
+
+def _number(path: Path) -> int:
+    found = re.findall(r"\d+", path.stem)
+    return int(found[-1]) if found else -1
+
+
+def cifar_files(root: Path, split: str) -> list[Path]:
+    """The recordings of ``split``: per class, the first (train) or last (test) files by number."""
+    missing = [f"{c}/" for c in CLASS_NAMES if not (root / c).is_dir()]
+    if missing:
+        raise DATASET.missing(root, missing)
+    out = []
+    for c in CLASS_NAMES:
+        files = sorted((root / c).glob("*.aedat"), key=lambda f: (_number(f), f.name))
+        cut = round(TRAIN_SHARE * len(files))
+        out += files[:cut] if split == "train" else files[cut:]
+    return out
+
+
+def cifar_samples(root: Path, split: str) -> Samples:
+    """``(events, class)`` for every recording of ``split``, one file at a time."""
+    for f in cifar_files(root, split):
+        yield read_aedat2_dvs128(f), CLASS_NAMES.index(f.parent.name)
+
+
+DATASET = EventFolder(
+    name="cifar10_dvs",
+    sensor_size=SENSOR_SIZE,
+    class_names=CLASS_NAMES,
+    splits=("train", "test"),
+    layout="  airplane/cifar10_airplane_0.aedat ... airplane/cifar10_airplane_999.aedat\n"
+    "  ... one folder per class: " + ", ".join(CLASS_NAMES) + " (the class .zip files unpacked)",
+    source="https://figshare.com/articles/dataset/CIFAR10-DVS_New/4724671 (one .zip per class)",
+    files=cifar_files,
+    samples=cifar_samples,
+)

@@ -1,0 +1,199 @@
+"""DVS128 Gesture (Amir et al. 2017) as distributed: ``DvsGesture/`` with one AEDAT 3.1 recording
+per user and lighting (``user01_fluorescent.aedat``), its ``*_labels.csv`` (``class,
+startTime_usec, endTime_usec``, classes 1..11) and the trial lists ``trials_to_train.txt`` and
+``trials_to_test.txt``; sensor 128 x 128, two polarities, 11 classes.
+
+AEDAT 3.1 (iniVation): ``#`` header lines ending in ``\\r\\n``, the first ``#!AER-DAT3.1``, the
+last ``#!END-HEADER``; then event packets, little-endian: a 28-byte header (int16 eventType,
+int16 eventSource, int32 eventSize, eventTSOffset, eventTSOverflow, eventCapacity, eventNumber,
+eventValid) and ``eventCapacity * eventSize`` bytes of events. Polarity events (type 1) are 8
+bytes: uint32 data (bit 0 valid, bit 1 polarity, bits 2-16 y, bits 17-31 x) and int32 timestamp
+(us), extended to 64 bits by ``eventTSOverflow << 31``. Other event types are skipped.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numba
+import numpy as np
+
+from spikeflow.data.events import EVENT_DTYPE
+from spikeflow.data.recordings import (
+    EventFolder,
+    Samples,
+    corrupt,
+    header_end,
+    read_bytes,
+    sort_by_time,
+)
+from spikeflow.errors import UserError
+
+SENSOR_SIZE = (128, 128, 2)
+CLASS_NAMES = (
+    "hand clap", "right hand wave", "left hand wave", "right arm clockwise",
+    "right arm counter clockwise", "left arm clockwise", "left arm counter clockwise",
+    "arm roll", "air drums", "air guitar", "other gestures",
+)  # fmt: skip
+TRIAL_LISTS = {"train": "trials_to_train.txt", "test": "trials_to_test.txt"}
+PACKET_HEADER = np.dtype([
+    ("type", "<i2"), ("source", "<i2"), ("size", "<i4"), ("ts_offset", "<i4"),
+    ("ts_overflow", "<i4"), ("capacity", "<i4"), ("number", "<i4"), ("valid", "<i4"),
+])  # fmt: skip
+
+
+@numba.njit(nogil=True, cache=True)
+def _u32(raw, b):  # pragma: no cover - compiled
+    return (np.int64(raw[b]) | np.int64(raw[b + 1]) << 8 | np.int64(raw[b + 2]) << 16
+            | np.int64(raw[b + 3]) << 24)  # fmt: skip
+
+
+@numba.njit(nogil=True, cache=True)
+def _decode(raw, pos, out, w, h):  # pragma: no cover - compiled
+    """Walk the packets from ``pos``, copying valid polarity events into ``out``. Returns
+    ``(events, unsorted, error, offset)``: error 0 none, 1 short packet header, 2 bad header,
+    3 packet past the end, 4 polarity size not 8, 5 address outside ``w x h``."""
+    n, unsorted, last = 0, False, np.int64(-1)
+    while pos < len(raw):
+        if pos + 28 > len(raw):
+            return n, unsorted, 1, pos
+        kind = np.int64(raw[pos]) | np.int64(raw[pos + 1]) << 8
+        size, overflow = _u32(raw, pos + 4), _u32(raw, pos + 12)
+        capacity, number = _u32(raw, pos + 16), _u32(raw, pos + 20)
+        if size == 0 or size >= 1 << 31 or capacity >= 1 << 31 or number > capacity:
+            return n, unsorted, 2, pos
+        body = pos + 28
+        if body + size * capacity > len(raw):
+            return n, unsorted, 3, pos
+        if kind == 1:
+            if size != 8:
+                return n, unsorted, 4, pos
+            for k in range(number):
+                b = body + 8 * k
+                data = _u32(raw, b)
+                if data & 1 == 0:
+                    continue
+                x, y = (data >> 17) & 0x7FFF, (data >> 2) & 0x7FFF
+                if x >= w or y >= h:
+                    return n, unsorted, 5, b
+                t = (overflow << 31) | (_u32(raw, b + 4) & 0x7FFFFFFF)
+                out[n].x, out[n].y, out[n].p, out[n].t = x, y, (data >> 1) & 1, t
+                unsorted = unsorted or t < last
+                last = t
+                n += 1
+        pos = body + size * capacity
+    return n, unsorted, 0, pos
+
+
+def read_aedat31(path: str | Path) -> np.ndarray:
+    """The valid polarity events of an AEDAT 3.1 file (one numba pass over the packets).
+
+    Arguments:
+        path: the ``.aedat`` file.
+
+    Returns:
+        Events ``[N]`` (fields ``x, y, t, p``; ``t`` in microseconds), sorted by ``t``.
+    """
+    path = Path(path)
+    raw = read_bytes(path)
+    pos = header_end(path, raw, b"#!AER-DAT3")
+    out = np.empty((len(raw) - pos) // 8, EVENT_DTYPE)
+    n, unsorted, error, offset = _decode(raw, pos, out, SENSOR_SIZE[0], SENSOR_SIZE[1])
+    if error:
+        raise corrupt(path, offset, _problem(raw, error, offset))
+    events = out[:n].copy()
+    return sort_by_time(events) if unsorted else events
+
+
+def _problem(raw: np.ndarray, error: int, offset: int) -> str:
+    """What is wrong at ``offset`` for an error code of :func:`_decode`."""
+    if error == 1:
+        return f"packet header of {len(raw) - offset} bytes, expected 28"
+    if error == 5:
+        data = int(np.frombuffer(raw, "<u4", 1, offset)[0])
+        x, y = (data >> 17) & 0x7FFF, (data >> 2) & 0x7FFF
+        return f"polarity event at x={x}, y={y}, expected both < 128"
+    head = np.frombuffer(raw, PACKET_HEADER, 1, offset)[0]
+    size, capacity, number = int(head["size"]), int(head["capacity"]), int(head["number"])
+    if error == 2:
+        return (
+            f"packet header with eventSize={size}, eventCapacity={capacity}, eventNumber={number}"
+        )
+    if error == 3:
+        left = len(raw) - offset - PACKET_HEADER.itemsize
+        return f"packet of {size * capacity} bytes of events, only {left} left"
+    return f"polarity packet with eventSize={size}, expected 8"
+
+
+def read_gesture_labels(path: str | Path) -> np.ndarray:
+    """The gestures of a ``*_labels.csv`` file: ``int64 [G, 3]`` rows ``(class 0..10, start_us,
+    end_us)``."""
+    path = Path(path)
+    try:
+        with open(path, newline="") as f:
+            rows = [r for r in csv.reader(f) if r and any(c.strip() for c in r)]
+    except OSError as err:
+        raise UserError(f"{path}: cannot be read ({err.strerror or err})") from err
+    if not rows or [c.strip() for c in rows[0]] != ["class", "startTime_usec", "endTime_usec"]:
+        raise UserError(f"{path}: first line {rows[0] if rows else ''}; expected the header "
+                        "class,startTime_usec,endTime_usec")  # fmt: skip
+    out = np.zeros((len(rows) - 1, 3), np.int64)
+    for i, row in enumerate(rows[1:]):
+        try:
+            out[i] = [int(c) for c in row]
+        except ValueError as err:
+            raise UserError(
+                f"{path}: line {i + 2} is {','.join(row)!r}; expected three integers"
+            ) from err
+        if not 1 <= out[i, 0] <= len(CLASS_NAMES) or out[i, 2] < out[i, 1]:
+            raise UserError(f"{path}: line {i + 2} is {','.join(row)!r}; expected a class in "
+                            f"1..{len(CLASS_NAMES)} and start <= end")  # fmt: skip
+    out[:, 0] -= 1
+    return out
+
+
+def _folder(root: Path) -> Path:
+    return root / "DvsGesture" if (root / "DvsGesture").is_dir() else root
+
+
+def gesture_files(root: Path, split: str) -> list[Path]:
+    """The recordings of ``split`` (from its trial list), each with its ``*_labels.csv``."""
+    where = _folder(root)
+    listing = where / TRIAL_LISTS[split]
+    if not listing.is_file():
+        raise DATASET.missing(root, f"DvsGesture/{TRIAL_LISTS[split]}")
+    names = [line.strip() for line in listing.read_text().splitlines() if line.strip()]
+    files = [where / n for n in names]
+    missing = [str(p.relative_to(root)) for f in files for p in (f, _labels(f)) if not p.is_file()]
+    if missing:
+        raise DATASET.missing(root, missing)
+    return files
+
+
+def _labels(recording: Path) -> Path:
+    return recording.with_name(recording.stem + "_labels.csv")
+
+
+def gesture_samples(root: Path, split: str) -> Samples:
+    """``(events, class)`` of every labelled gesture (events with ``start <= t < end``), one
+    recording at a time."""
+    for f in gesture_files(root, split):
+        events, labels = read_aedat31(f), read_gesture_labels(_labels(f))
+        bounds = np.searchsorted(events["t"], labels[:, 1:])
+        for (label, _, _), (a, b) in zip(labels, bounds, strict=True):
+            yield events[a:b], int(label)
+
+
+DATASET = EventFolder(
+    name="dvs_gesture",
+    sensor_size=SENSOR_SIZE,
+    class_names=CLASS_NAMES,
+    splits=("train", "test"),
+    layout="  DvsGesture/trials_to_train.txt, DvsGesture/trials_to_test.txt\n"
+    "  DvsGesture/userNN_<lighting>.aedat and userNN_<lighting>_labels.csv for every trial listed"
+    "\n  (DvsGesture.tar.gz unpacked; the folder itself may also be given)",
+    source="https://research.ibm.com/interactive/dvsgesture/ (DvsGesture.tar.gz)",
+    files=gesture_files,
+    samples=gesture_samples,
+)

@@ -1,0 +1,129 @@
+"""What the readers of the neuromorphic benchmarks share: the description of a dataset folder as
+distributed, the event layouts, and the errors for missing or damaged files.
+
+A reader yields ``(events, label)`` one sample at a time and holds at most one file's events:
+
+- vision sets (N-MNIST, DVS128 Gesture, CIFAR10-DVS): tonic's layout, fields ``x, y, t, p``
+  (:data:`~spikeflow.data.events.EVENT_DTYPE`, ``t`` in microseconds, ``p`` 0 off / 1 on) on a
+  sensor ``(W, H, P)``;
+- audio sets (SHD, SSC): fields ``t`` (microseconds) and ``unit`` (input channel), sensor
+  ``(units,)``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from spikeflow.errors import UserError
+
+AUDIO_DTYPE = np.dtype([("t", np.int64), ("unit", np.int16)])
+
+Samples = Iterator[tuple[np.ndarray, int]]
+
+
+@dataclass(frozen=True)
+class EventFolder:
+    """A neuromorphic dataset as distributed: where its files are and how to read them.
+
+    Attributes:
+        name: registry name, e.g. ``"nmnist"``.
+        sensor_size: ``(W, H, P)`` for vision sets, ``(units,)`` for audio sets.
+        class_names: one name per class index.
+        splits: the splits the files hold, e.g. ``("train", "test")``.
+        layout: the folder layout expected under the data directory (for error messages).
+        source: where to get the files (for error messages).
+        files: ``files(root, split)``: the files of a split, sorted; a :class:`UserError` naming
+            the missing ones (and ``layout`` and ``source``) when the folder is incomplete.
+        samples: ``samples(root, split)``: ``(events, label)`` pairs read file by file.
+    """
+
+    name: str
+    sensor_size: tuple[int, ...]
+    class_names: tuple[str, ...]
+    splits: tuple[str, ...]
+    layout: str
+    source: str
+    files: Callable[[Path, str], list[Path]]
+    samples: Callable[[Path, str], Samples]
+
+    @property
+    def audio(self) -> bool:
+        """``True`` for the ``(t, unit)`` layout."""
+        return len(self.sensor_size) == 1
+
+    def missing(self, root: Path, what: list[str] | str) -> UserError:
+        """The error for files or folders not found under ``root``."""
+        what = ", ".join(what) if isinstance(what, list) else what
+        layout = "; ".join(line.strip() for line in self.layout.splitlines())
+        return UserError(
+            f"{self.name}: {what} not found under data_dir={str(root)!r}; expected the files "
+            f"as distributed: {layout}. Get them from {self.source} (or pass --download where "
+            "the machine has internet), and point --data-dir at that folder"
+        )
+
+
+def data_root(data_dir: str | os.PathLike | None, name: str) -> Path:
+    """The folder of dataset ``name``: ``data_dir``, or ``~/data/<name>`` when ``None``."""
+    return Path(os.path.expanduser(str(data_dir) if data_dir is not None else f"~/data/{name}"))
+
+
+def read_bytes(path: Path) -> np.ndarray:
+    """The bytes of ``path`` as ``uint8 [n]``; a :class:`UserError` when it cannot be read."""
+    try:
+        return np.fromfile(path, dtype=np.uint8)
+    except OSError as err:
+        raise UserError(f"{path}: cannot be read ({err.strerror or err})") from err
+
+
+def corrupt(path: Path, offset: int, what: str) -> UserError:
+    """The error for a damaged binary file: the file, the byte offset and what is wrong."""
+    return UserError(f"{path}: {what} at byte offset {offset}; the file is truncated or corrupt")
+
+
+def check_range(path: Path, events: np.ndarray, field: str, high: int, start: int, size: int):
+    """Raise :func:`corrupt` at the first event whose ``field`` is outside ``[0, high)``;
+    event ``i`` starts at byte ``start + i * size``."""
+    bad = np.flatnonzero(events[field] >= high)
+    if len(bad):
+        i = int(bad[0])
+        raise corrupt(
+            path,
+            start + i * size,
+            f"event {i} has {field}={int(events[field][i])}, expected < {high}",
+        )
+
+
+def sort_by_time(events: np.ndarray) -> np.ndarray:
+    """``events`` in non-decreasing ``t`` (stable; no copy when already sorted)."""
+    t = events["t"]
+    if len(t) > 1 and bool(np.any(t[1:] < t[:-1])):
+        return events[np.argsort(t, kind="stable")]
+    return events
+
+
+def header_end(path: Path, raw: np.ndarray, first_line: bytes) -> int:
+    """Offset of the first byte after the header of an AEDAT file: lines that start with ``#``
+    and end with a line feed, the last one ``#!END-HEADER`` where the format has it.
+
+    ``first_line``: the prefix the version line must start with, e.g. ``b"#!AER-DAT3"``.
+    """
+    if bytes(raw[: len(first_line)]) != first_line:
+        got = bytes(raw[: len(first_line)])
+        raise UserError(
+            f"{path}: starts with {got!r}; expected an AEDAT file starting with {first_line!r}"
+        )
+    buf = bytes(raw[: 1 << 24])
+    pos = 0
+    while buf[pos : pos + 1] == b"#":
+        end = buf.find(b"\n", pos)
+        if end < 0:
+            raise corrupt(path, pos, "header line without an end of line")
+        line, pos = buf[pos:end], end + 1
+        if line.startswith(b"#!END-HEADER"):
+            break
+    return pos
