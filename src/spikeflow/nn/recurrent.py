@@ -8,9 +8,10 @@ import torch
 from torch import Tensor, nn
 
 from spikeflow.errors import UserError, check_choice, check_positive_int
-from spikeflow.functional import RecurrentParams, RecurrentState, recurrent_step
+from spikeflow.functional import RecurrentParams, RecurrentState, recurrent_step, scan
+from spikeflow.kernels.recurrent_fused import multi_step_recurrent
 from spikeflow.nn.lif import LIF
-from spikeflow.nn.neuron import Neuron, ThresholdNeuron
+from spikeflow.nn.neuron import Neuron, ThresholdNeuron, check_input
 from spikeflow.nn.synaptic import Synaptic
 
 CONNECTIVITY = ("dense", "one_to_one")
@@ -64,6 +65,29 @@ class Recurrent(Neuron):
 
     def initial_state(self, x_t: Tensor) -> RecurrentState:
         return RecurrentState(self.neuron.initial_state(x_t), torch.zeros_like(x_t))
+
+    def forward(self, x: Tensor, state: tuple | None = None) -> tuple[Tensor, tuple]:
+        """Run over the whole sequence: the fused kernel where it applies (the inner neuron's
+        ``backend``, see :mod:`spikeflow.kernels.recurrent_fused`), else the reference scan.
+
+        Arguments:
+            x: input ``[T, B, ..., N]``.
+            state: :class:`~spikeflow.functional.RecurrentState` to continue from; ``None``
+                starts from rest with no spikes.
+
+        Returns:
+            ``(spikes [T, B, ..., N], final state)``.
+        """
+        check_input(x)
+        state = self._prepare(x[0], state)
+        params = self.params()
+        kind = self.neuron.kind
+        if kind:
+            fused = multi_step_recurrent(kind, x, state, params, self.neuron.backend)
+            if fused is not None:
+                return fused
+        spikes, state, _ = scan(recurrent_step, x, state, params)
+        return spikes, state
 
     def _prepare(self, x_t: Tensor, state: tuple | None) -> tuple:
         if x_t.shape[-1] != self.size:
