@@ -109,8 +109,9 @@ def _snntorch(weight):
 def layer(lib: str, weight):
     """``(layer, version)`` of library ``lib`` with recurrent weight ``weight``."""
     if lib.startswith("spikeflow"):
-        import spikeflow as sf
         import torch
+
+        import spikeflow as sf
 
         backend = "reference" if lib.endswith("reference") else "auto"
         rlif = sf.nn.RLIF(weight.shape[0], beta=0.9, threshold=1.0, backend=backend)

@@ -148,4 +148,3 @@ def test_fused_recurrent_errors() -> None:
     model = sf.nn.RLIF(4, backend="cpu")
     with pytest.raises(UserError, match="weight"):
         model(torch.rand(3, 1, 4, dtype=torch.float64))
-    sf.nn.RLIF(4, backend="auto")(torch.rand(3, 1, 4, dtype=torch.float64))  # falls back
