@@ -126,7 +126,8 @@ def layer(lib: str, weight):
 
 
 def floor(spec: dict) -> dict:
-    """Time of the backward's dense per-step product alone, ``T x [B, N] @ [N, N]``."""
+    """Time (or peak memory) of the backward's dense per-step product alone,
+    ``T x [B, N] @ [N, N]``."""
     import torch
 
     t_len, batch, n = spec["shape"]
@@ -139,6 +140,10 @@ def floor(spec: dict) -> dict:
             acc = torch.mm(g, w)
         assert acc.shape == g.shape
 
+    if spec["what"] == "memory":
+        from _common import peak_memory
+
+        return {"peak": peak_memory(run)}
     return time_and_cpu(run, spec["repeats"])
 
 
