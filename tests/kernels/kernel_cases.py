@@ -123,6 +123,8 @@ def non_finite_input(value: float, dtype: torch.dtype = torch.float32) -> Tensor
     x[1, 0, 1] = value
     x[3, 1, 2] = value
     return x
+
+
 def per_neuron_model(kind: str, n: int, **kwargs: Any) -> sf.nn.Neuron:
     """A ``kind`` model whose every setting (``alpha``, ``beta``, ``rho``, ``beta_a``, ``threshold``,
     ``v_reset``) is an ``[n]`` tensor of distinct values; learnable where the model allows."""

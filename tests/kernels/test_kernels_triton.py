@@ -144,6 +144,8 @@ def test_non_finite_input_ignored_while_refractory_matches_exactly(device):
     x[2, 0, 1] = float("inf")
     x = x.to(device).requires_grad_()
     compare("lif", model, x, model.initial_state(x[0]), "triton", rtol=1e-4)
+
+
 TRITON_BUGS = {
     "float64_refractory_straight_through": "triton's float64 input gradient with the "
     "straight-through surrogate and refractory=2 differs from the reference scan (found by this "

@@ -15,9 +15,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import numba
 import numpy as np
 
+from spikeflow._numba_cache import njit
 from spikeflow.data.events import EVENT_DTYPE
 from spikeflow.data.recordings import (
     EventFolder,
@@ -63,7 +63,7 @@ def read_aedat2_dvs128(path: str | Path) -> np.ndarray:
     return sort_by_time(events) if unsorted else events
 
 
-@numba.njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True)
 def _decode(raw, start, out):  # pragma: no cover - compiled
     """Copy the DVS128 polarity events (big-endian address, timestamp) from ``start`` into
     ``out``, skipping external events. Returns ``(events, unsorted, first bad event or -1)``."""

@@ -16,9 +16,9 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-import numba
 import numpy as np
 
+from spikeflow._numba_cache import njit
 from spikeflow.data.events import EVENT_DTYPE
 from spikeflow.data.recordings import (
     EventFolder,
@@ -43,13 +43,13 @@ PACKET_HEADER = np.dtype([
 ])  # fmt: skip
 
 
-@numba.njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True)
 def _u32(raw, b):  # pragma: no cover - compiled
     return (np.int64(raw[b]) | np.int64(raw[b + 1]) << 8 | np.int64(raw[b + 2]) << 16
             | np.int64(raw[b + 3]) << 24)  # fmt: skip
 
 
-@numba.njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True)
 def _decode(raw, pos, out, w, h):  # pragma: no cover - compiled
     """Walk the packets from ``pos``, copying valid polarity events into ``out``. Returns
     ``(events, unsorted, error, offset)``: error 0 none, 1 short packet header, 2 bad header,

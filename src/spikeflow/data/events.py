@@ -11,11 +11,11 @@ a ``numpy.random.Generator`` so they are reproducible.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 import torch
 from torch import Tensor
 
+from spikeflow._numba_cache import njit
 from spikeflow.errors import UserError, check_positive_int, check_range
 
 EVENT_DTYPE = np.dtype([("x", np.int16), ("y", np.int16), ("t", np.int64), ("p", np.int8)])
@@ -130,7 +130,7 @@ def to_frames(
     return frames
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _denoise(x, y, t, w, h, filter_time):  # pragma: no cover - compiled
     last = np.full((w + 2, h + 2), -(1 << 62), np.int64)
     keep = np.zeros(len(t), np.bool_)
@@ -158,7 +158,7 @@ def denoise(
     return events[keep]
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _refractory(x, y, t, w, h, period):  # pragma: no cover - compiled
     last = np.full((w, h), -(1 << 62), np.int64)
     keep = np.zeros(len(t), np.bool_)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numba
 import numpy as np
 
+from spikeflow._numba_cache import njit
 from spikeflow.data.events import EVENT_DTYPE
 from spikeflow.data.recordings import (
     EventFolder,
@@ -28,7 +28,7 @@ FOLDERS = {"train": "Train", "test": "Test"}
 EVENT_BYTES = 5
 
 
-@numba.njit(nogil=True, cache=True)
+@njit(nogil=True, cache=True)
 def _decode(raw, out, w, h):  # pragma: no cover - compiled
     """Fill ``out`` from 5-byte events in one pass; the first event outside ``w x h`` (or -1)
     and whether the timestamps ever decrease."""

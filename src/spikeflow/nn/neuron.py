@@ -194,12 +194,17 @@ class Neuron(nn.Module):
         check_input(x)
         state = self._prepare(first_step(x), state)
         params = self.params()
-        fused = kernels.multi_step(self.kind, x, state, params, self.backend) if self.kind else None
+        fused = self._fused(x, state, params)
         spikes, state = (
             fused if fused is not None else scan(type(self).step_fn, x, state, params)[:2]
         )
         check_finite_state(state)
         return spikes, state
+
+    def _fused(self, x: Tensor, state: tuple, params: tuple) -> tuple[Tensor, tuple] | None:
+        """``(spikes, state)`` from the fused kernel over the whole sequence, or ``None`` where
+        none applies (then :meth:`forward` runs the reference scan)."""
+        return kernels.multi_step(self.kind, x, state, params, self.backend) if self.kind else None
 
     def step(self, x_t: Tensor, state: tuple | None = None) -> tuple[Tensor, tuple]:
         """One time step: ``x_t`` is ``[B, ...]``. Returns ``(spikes [B, ...], state)``."""

@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from spikeflow.errors import UserError, check_choice, check_positive_int
 from spikeflow.functional import RecurrentParams, RecurrentState, recurrent_step
+from spikeflow.kernels.recurrent_fused import multi_step_recurrent
 from spikeflow.nn.lif import LIF
 from spikeflow.nn.neuron import Neuron, ThresholdNeuron
 from spikeflow.nn.synaptic import Synaptic
@@ -67,6 +68,14 @@ class Recurrent(Neuron):
 
     def check_params(self, x_t: Tensor) -> None:
         self.neuron.check_params(x_t)
+
+    def _fused(self, x: Tensor, state: tuple, params: tuple) -> tuple[Tensor, tuple] | None:
+        """The fused recurrent kernel where it applies (the inner neuron's ``backend``, see
+        :mod:`spikeflow.kernels.recurrent_fused`); ``None`` for an empty input or another kind."""
+        kind = self.neuron.kind
+        if not kind or x.numel() == 0:
+            return None
+        return multi_step_recurrent(kind, x, state, params, self.neuron.backend)
 
     def _prepare(self, x_t: Tensor, state: tuple | None) -> tuple:
         if x_t.shape[-1] != self.size:

@@ -11,10 +11,10 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-import numba
 import numpy as np
 from tqdm import tqdm
 
+from spikeflow._numba_cache import njit
 from spikeflow.plasticity.rstdp import RewardSTDP
 from spikeflow.sim import layout as E
 from spikeflow.sim.compiled import (
@@ -183,7 +183,7 @@ def _synapses(synapses: Sequence[Synapses], starts: dict[str, int], rng, dt: flo
     return arrays, weights, (syn_slice, syn_pre, syn_post, reward_rows)
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _by_post(post, colptr):
     """The synapses ordered by post neuron, stably (a counting sort: one pass over ``post``
     ``[S]``, with ``colptr`` ``[n_post + 1]`` the start of each post neuron's synapses)."""

@@ -28,9 +28,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
-import numba
 import numpy as np
 
+from spikeflow._numba_cache import njit
 from spikeflow.sim.compiled import CompiledNetwork, State
 from spikeflow.sim.layout import (
     ACC_CH0,
@@ -84,23 +84,23 @@ MIN_SPIKE_CAPACITY = 4096
 SPIKE_CAPACITY_STEPS = 4
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def seed_rng(value: int) -> None:
     """Seed numba's random generator (used by Poisson groups)."""
     np.random.seed(value)
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _bump(trace, nearest):
     return 1.0 if nearest > 0.5 else trace + 1.0
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _clip(w, lo, hi):
     return min(max(w, lo), hi)
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _propagate(
     ta, plastic_on, X, ref, proj, ptr, post_local, delays, W, stdp, trX, trY, acc, spiked, nspk,
     rew, elig, escale,
@@ -145,7 +145,7 @@ def _propagate(
                         W[b, kk] = _clip(w - dep, stdp[k, SP_WMIN], stdp[k, SP_WMAX])
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _potentiate(
     proj, pre_local, W, colptr, col_syn, stdp, trX, trY, spiked, nspk, rew, elig, escale
 ):
@@ -173,7 +173,7 @@ def _potentiate(
                     W[b, kk] = _clip(w + pot, stdp[k, SP_WMIN], stdp[k, SP_WMAX])
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _traces(decay_only, proj, stdp, trX, trY, spiked, nspk):
     """Decay every plastic projection's traces by one step, or bump them for this step's spikes."""
     B = trX.shape[2]
@@ -203,7 +203,7 @@ def _traces(decay_only, proj, stdp, trX, trY, spiked, nspk):
                         trY[k, r, b, i] = _bump(trY[k, r, b, i], near)
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _decay_eligibility(rew, rpar, elig, escale):
     """Decay every reward-modulated projection's eligibility by one step (through its scale)."""
     for r in range(rew.shape[0]):
@@ -217,7 +217,7 @@ def _decay_eligibility(rew, rpar, elig, escale):
             escale[r, b] = g
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _reward_weights(step, plastic, rew, rpar, proj, stdp, W, elig, escale, level, sched):
     """``w <- clip(w + lr * r * e)`` on every reward-modulated projection and copy whose reward of
     this step (``level`` plus ``sched[:, step]`` when a schedule is given) is non-zero, when
@@ -238,7 +238,7 @@ def _reward_weights(step, plastic, rew, rpar, proj, stdp, W, elig, escale, level
             level[r, b] *= rpar[r, RP_DECAY_D]
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _deliver(ta, X, ref, acc):
     slot = ta % acc.shape[0]
     for c in range(acc.shape[1]):
@@ -270,7 +270,7 @@ class Buffers(NamedTuple):
     nspk: np.ndarray
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def run_steps(t0, done, n_steps, dt, plastic_on, nrn, drive, syn, st, sched, plan, out):
     """Advance steps ``done`` to ``n_steps`` of a run that starts at absolute step ``t0``; returns
     the number of the run's steps done.

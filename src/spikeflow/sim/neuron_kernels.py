@@ -8,9 +8,9 @@ engine.py alone: after editing this file, clear the cache (``make clean-cache``)
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from spikeflow._numba_cache import njit
 from spikeflow.sim.layout import (
     D_EVERY,
     D_OFF,
@@ -45,7 +45,7 @@ from spikeflow.sim.layout import (
 )
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _integrate(kind, dt, P, X, ch_coup, ch_erev, v, drv, nch, b, bp, k, j):
     """The membrane potential after one step from ``v`` (channels taken at the step's start)."""
     vr = P[P_V_REST, bp, k]
@@ -65,7 +65,7 @@ def _integrate(kind, dt, P, X, ch_coup, ch_erev, v, drv, nch, b, bp, k, j):
     return v_inf + (v - v_inf) * np.exp(-dt * gt / P[P_TAU_M, bp, k])
 
 
-@numba.njit(cache=True, inline="always")
+@njit(cache=True, inline="always")
 def _lif(
     kind,
     dt,
@@ -136,7 +136,7 @@ def _lif(
         X[S_THETA, b, j] = theta
 
 
-@numba.njit(cache=True, inline="always", error_model="numpy")
+@njit(cache=True, inline="always", error_model="numpy")
 def _lif_uniform2(kind, dt, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, drv, start, stop, b,
                   spiked, nspk):  # fmt: skip
     """:func:`_lif` for the common case of one parameter set and drive for the whole group, two
@@ -175,7 +175,7 @@ def _lif_uniform2(kind, dt, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, dr
             nspk[b] += 1
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _izhikevich(dt, P, X, ch_decay, drv, ds, nch, start, stop, b, spiked, nspk):
     """Izhikevich neurons ``start:stop`` of copy ``b`` (forward Euler); appends spikes."""
     for i in range(stop - start):
@@ -195,7 +195,7 @@ def _izhikevich(dt, P, X, ch_decay, drv, ds, nch, start, stop, b, spiked, nspk):
         X[S_V, b, k], X[S_U, b, k] = v_new, u
 
 
-@numba.njit(cache=True)
+@njit(cache=True)
 def _update_groups(
     ta, dt, groups, dtab, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, drive, spiked, nspk
 ):

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from spikeflow import plot
+from spikeflow.atomic import write_json
 from spikeflow.plot.sim import weight_grid
 from spikeflow.sim.monitors import SpikeMonitor
-from spikeflow.atomic import write_json
 
 if TYPE_CHECKING:
     from spikeflow.sim.models import BenchmarkRun

@@ -13,10 +13,10 @@ import torch
 from tqdm import tqdm
 
 from spikeflow import data
+from spikeflow.atomic import write_json
 from spikeflow.errors import check_positive_int, check_range
 from spikeflow.sim.diehl_cook import DiehlCook
 from spikeflow.sim.report import weights_png
-from spikeflow.atomic import write_json
 
 DATASETS = ("digits", "fashion_mnist", "mnist")
 # Diehl & Cook used 63.75 Hz for a white MNIST pixel and input weights summing to 78 (784 inputs);

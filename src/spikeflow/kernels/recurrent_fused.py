@@ -1,0 +1,210 @@
+"""Fused recurrent layers: a LIF-family neuron fed back its own spikes through a weight, forward and
+backward over the whole time axis in one autograd node.
+
+``multi_step_recurrent(kind, x, state, params, backend)`` returns ``(spikes, final_state)`` from the
+fused kernel of :mod:`spikeflow.kernels.recurrent_cpu`, or ``None`` when the reference scan should
+run (backend ``"reference"``; ``"auto"`` where the kernel does not apply: tensors off the CPU,
+dtypes other than float32/float64, custom surrogates, a weight or spike state of another dtype,
+``torch.compile`` tracing). ``"cpu"`` runs the kernel or raises :class:`~spikeflow.errors.UserError`
+saying why not; ``"triton"`` raises (there is no GPU recurrent kernel yet).
+
+The result equals the reference scan of :func:`spikeflow.functional.recurrent_step`: spikes exactly
+(up to the order of the recurrent sum, which differs from a BLAS product in the last bit), states and
+gradients (input, initial state and spikes, recurrent weight, learnable ``beta``, ``alpha``,
+``threshold``) to float rounding.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.autograd.function import once_differentiable
+
+from spikeflow.errors import UserError
+from spikeflow.functional import RecurrentState
+from spikeflow.kernels import cpu
+from spikeflow.kernels import recurrent_cpu as rc
+from spikeflow.kernels.function import _param, _state
+from spikeflow.kernels.plan import Config, Inputs, make_plan
+
+
+def _numpy(t: Tensor | None):
+    return None if t is None else t.numpy()
+
+
+class FusedRecurrent(torch.autograd.Function):
+    """One autograd node for a recurrent layer over ``x`` ``[T, B..., N]``.
+
+    Inputs ``(cfg, weight, s0, *Inputs)``; outputs ``(spikes, v, i, b, refrac)`` as
+    :class:`~spikeflow.kernels.function.FusedNeuron` does.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, cfg: Config, weight: Tensor, s0: Tensor, *tensors: Tensor | None):
+        inp = Inputs(*tensors)
+        shape = inp.x.shape[1:]
+        t_len, n = inp.x.shape[0], shape[-1]
+        x3 = inp.x.detach().reshape(t_len, -1, n).contiguous()
+        nb = x3.shape[1]
+        m = nb * n
+        like = x3.view(t_len, m)
+        params = {
+            "beta": _param(inp.beta, shape, like, 1.0),
+            "alpha": _param(inp.alpha, shape, like, 0.0),
+            "threshold": _param(inp.threshold, shape, like, 0.0),
+            "v_reset": _param(inp.v_reset, shape, like, 0.0),
+            "rho": _param(inp.rho, shape, like, 0.0),
+            "beta_a": _param(inp.beta_a, shape, like, 0.0),
+        }
+        init = {
+            "v": _state(inp.v, shape, m),
+            "i": _state(inp.i, shape, m) if cfg.synaptic else None,
+            "b": _state(inp.b, shape, m) if cfg.adaptive else None,
+            "refrac": _state(inp.refrac, shape, m) if cfg.refractory else None,
+        }
+        state = {k: None if t is None else t.clone().view(nb, n) for k, t in init.items()}
+        sp0 = s0.detach().to(x3.dtype).expand(shape).reshape(nb, n).contiguous()
+        w = weight.detach().to(x3.dtype).contiguous()
+        dense = w.dim() == 2
+        save = any(ctx.needs_input_grad)
+        n_ckpt = math.ceil(t_len / rc.CHUNK)
+        ckpt = {
+            k: (
+                torch.empty(n_ckpt, nb, n, dtype=x3.dtype)
+                if save and state[k] is not None
+                else None
+            )
+            for k in ("v", "i", "b", "refrac")
+        }
+        spikes = torch.empty_like(x3)
+        p = {k: cpu._param(t) for k, t in params.items()}
+        rc._forward(
+            x3.numpy(), sp0.numpy(), w.T.contiguous().numpy() if dense else None,
+            None if dense else w.numpy(), *(_numpy(state[k]) for k in ("v", "i", "b", "refrac")),
+            p["beta"], p["alpha"] if cfg.synaptic else None, p["threshold"], p["v_reset"],
+            p["rho"] if cfg.adaptive else None, p["beta_a"] if cfg.adaptive else None,
+            *cpu._reset_coefficients(cfg, x3.dtype), cpu._scalar(cfg.refractory, x3.dtype),
+            spikes.numpy(), *(_numpy(ckpt[k]) for k in ("v", "i", "b", "refrac")), rc.CHUNK,
+            rc.parts(nb),
+        )  # fmt: skip
+        if save:
+            ctx.save_for_backward(x3, spikes, sp0, w, *ckpt.values())
+            ctx.cfg, ctx.params, ctx.shape = cfg, params, shape
+            ctx.shapes = {
+                k: (None if getattr(inp, k) is None else getattr(inp, k).shape)
+                for k in ("beta", "alpha", "threshold")
+            }
+            ctx.s0_shape, ctx.w_dtype = s0.shape, weight.dtype
+        out = {k: None if t is None else t.view(shape) for k, t in state.items()}
+        if out["refrac"] is not None:
+            ctx.mark_non_differentiable(out["refrac"])
+        return spikes.view(inp.x.shape), out["v"], out["i"], out["b"], out["refrac"]
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, g_spikes, g_v, g_i, g_b, _g_refrac):
+        x3, spikes, sp0, w, cv, ci, cb, cr = ctx.saved_tensors
+        cfg = ctx.cfg
+        t_len, nb, n = x3.shape
+        dtype = x3.dtype
+        if g_spikes is None:
+            gs = torch.zeros_like(x3)
+        else:
+            gs = g_spikes.to(dtype).reshape(t_len, nb, n).contiguous()
+
+        def flat(g: Tensor | None) -> Tensor:
+            return x3.new_zeros(nb, n) if g is None else g.to(dtype).reshape(nb, n).clone()
+
+        needs = dict(zip(("weight", "s0", *Inputs._fields), ctx.needs_input_grad[1:], strict=True))
+        grads = {
+            "v": flat(g_v),
+            "i": flat(g_i) if cfg.synaptic else None,
+            "b": flat(g_b) if cfg.adaptive else None,
+        }
+        grads.update(
+            {k: x3.new_zeros(nb, n) if needs[k] else None for k in ("beta", "alpha", "threshold")}
+        )
+        dense = w.dim() == 2
+        n_parts = rc.parts(nb)
+        gw = x3.new_zeros((n_parts, n, n) if dense else (n_parts, n))
+        gx = torch.empty_like(x3)
+        gs0 = x3.new_empty(nb, n)
+        p = {k: cpu._param(t) for k, t in ctx.params.items()}
+        syn, ada = cfg.synaptic, cfg.adaptive
+        rc._backward(
+            gs.numpy(), x3.numpy(), sp0.numpy(), spikes.numpy(), w.numpy() if dense else None,
+            w.T.contiguous().numpy() if dense else None, None if dense else w.numpy(),
+            *(_numpy(t) for t in (cv, ci, cb, cr)), rc.CHUNK,
+            p["beta"], p["alpha"] if syn else None, p["threshold"], p["v_reset"],
+            p["rho"] if ada else None, p["beta_a"] if ada else None,
+            *cpu._reset_coefficients(cfg, dtype), cpu._scalar(cfg.refractory, dtype),
+            None if cfg.detach_reset else True, cpu._surrogate_constants(cfg, dtype),
+            gx.numpy(), *(_numpy(grads[k]) for k in ("v", "i", "b", "beta", "alpha", "threshold")),
+            gs0.numpy(), gw.numpy(), n_parts,
+        )  # fmt: skip
+        gw = gw.sum(0)
+        shape = ctx.shape
+
+        def param_grad(k: str) -> Tensor:
+            return grads[k].view(shape).sum_to_size(ctx.shapes[k])
+
+        out = {
+            "weight": lambda: (gw.T if dense else gw).to(ctx.w_dtype),
+            "s0": lambda: gs0.view(shape).sum_to_size(ctx.s0_shape),
+            "x": lambda: gx.view(t_len, *shape),
+            "v": lambda: grads["v"].view(shape),
+            "i": lambda: grads["i"].view(shape),
+            "b": lambda: grads["b"].view(shape),
+            "beta": lambda: param_grad("beta"),
+            "alpha": lambda: param_grad("alpha"),
+            "threshold": lambda: param_grad("threshold"),
+        }
+        result = [out[k]() if need and k in out else None for k, need in needs.items()]
+        return (None, *result)
+
+
+def _reason(x: Tensor, state: RecurrentState, weight: Tensor) -> str:
+    """Why the fused kernel cannot run this call (``""`` where it can)."""
+    if x.device.type != "cpu":
+        return f"x is on {x.device}; the fused recurrent kernel runs on the CPU only"
+    for name, t in (("weight", weight), ("state.s", state.s)):
+        if not isinstance(t, Tensor) or t.device != x.device or t.dtype != x.dtype:
+            return f"{name} must be a {x.dtype} tensor on {x.device}"
+    return ""
+
+
+def multi_step_recurrent(kind: str, x: Tensor, state: RecurrentState, params: Any, backend: str):
+    """Run a whole sequence through the fused recurrent kernel.
+
+    Arguments:
+        kind: the inner neuron's fused family, ``"lif" | "if" | "synaptic" | "alif"``.
+        x: input ``[T, B..., N]``.
+        state: :class:`~spikeflow.functional.RecurrentState` (inner state, last spikes ``[B..., N]``).
+        params: :class:`~spikeflow.functional.RecurrentParams`.
+        backend: ``"auto" | "reference" | "cpu" | "triton"``.
+
+    Returns:
+        ``(spikes [T, B..., N], final RecurrentState)``, or ``None`` to use the reference scan.
+    """
+    if backend == "reference" or (backend == "auto" and torch.compiler.is_compiling()):
+        return None
+    if backend == "triton":
+        raise UserError("backend='triton' has no recurrent kernel yet; use 'auto' or 'cpu'")
+    reason = _reason(x, state, params.weight)
+    plan = reason or make_plan(kind, x, state.neuron, params.neuron)
+    if isinstance(plan, str):
+        if backend == "auto":
+            return None
+        raise UserError(f"backend={backend!r} cannot run this recurrent {kind!r} call: {plan}")
+    cast = [None if t is None or t is x else t.to(x.dtype) for t in plan.inputs]
+    cast[0] = x
+    spikes, v, i, b, refrac = FusedRecurrent.apply(plan.config, params.weight, state.s, *cast)
+    inner = state.neuron
+    if not plan.config.refractory:
+        refrac = inner.refrac
+    fields = {"v": v, "i": i, "b": b, "refrac": refrac}
+    neuron = type(inner)(**{name: fields[name] for name in inner._fields})
+    return spikes, RecurrentState(neuron, spikes[-1])
