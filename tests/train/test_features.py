@@ -134,8 +134,7 @@ def test_registered_model_is_built_and_trained_by_name(tmp_path):
         assert trainer.fit() == "finished"
         assert train_loss(trainer) < before
     finally:
-        models.registry._REGISTRY.pop("test_half_mlp")
-        models.registry._OPTIONS.pop("test_half_mlp")
+        models.registry.MODELS.unregister("test_half_mlp")
 
 
 class GainState(NamedTuple):

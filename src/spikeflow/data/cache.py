@@ -22,10 +22,10 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from spikeflow.atomic import write_atomic
 from spikeflow.data.recordings import EventFolder
 from spikeflow.data.transforms import EventTransform, apply_transform, step_shape
 from spikeflow.errors import UserError
-from spikeflow.train.atomic import write_atomic
 
 #: Bump when a reader or the transform changes what it returns: old entries are then ignored.
 CACHE_VERSION = 1
