@@ -86,6 +86,42 @@ def _state(t: Tensor | None, shape: torch.Size, m: int) -> Tensor | None:
     return None if t is None else t.detach().expand(shape).reshape(m).clone()
 
 
+def engine_params(inp: Inputs, shape: torch.Size, like: Tensor) -> dict[str, Tensor]:
+    """The neuron parameters of ``inp`` as the engines take them (see :func:`_param`).
+
+    Arguments:
+        inp: the plan's tensors. shape: the neuron shape ``[B, ...]``. like: the ``[T, M]`` rows.
+
+    Returns:
+        ``beta, alpha, threshold, v_reset, rho, beta_a`` by name.
+    """
+    return {
+        "beta": _param(inp.beta, shape, like, 1.0),
+        "alpha": _param(inp.alpha, shape, like, 0.0),
+        "threshold": _param(inp.threshold, shape, like, 0.0),
+        "v_reset": _param(inp.v_reset, shape, like, 0.0),
+        "rho": _param(inp.rho, shape, like, 0.0),
+        "beta_a": _param(inp.beta_a, shape, like, 0.0),
+    }
+
+
+def engine_state(cfg: Config, inp: Inputs, shape: torch.Size, m: int) -> dict[str, Tensor | None]:
+    """The initial state of ``inp`` as ``[M]`` rows, ``None`` for terms the model lacks.
+
+    Arguments:
+        cfg: the kernel config. inp: the plan's tensors. shape: the neuron shape. m: neurons.
+
+    Returns:
+        ``v, i, b, refrac`` by name.
+    """
+    return {
+        "v": _state(inp.v, shape, m),
+        "i": _state(inp.i, shape, m) if cfg.synaptic else None,
+        "b": _state(inp.b, shape, m) if cfg.adaptive else None,
+        "refrac": _state(inp.refrac, shape, m) if cfg.refractory else None,
+    }
+
+
 class FusedNeuron(torch.autograd.Function):
     """Forward and backward of the whole time axis in one autograd node.
 
@@ -99,20 +135,8 @@ class FusedNeuron(torch.autograd.Function):
         shape = inp.x.shape[1:]
         x2 = rows(inp.x.detach())
         m = x2.shape[1]
-        params = {
-            "beta": _param(inp.beta, shape, x2, 1.0),
-            "alpha": _param(inp.alpha, shape, x2, 0.0),
-            "threshold": _param(inp.threshold, shape, x2, 0.0),
-            "v_reset": _param(inp.v_reset, shape, x2, 0.0),
-            "rho": _param(inp.rho, shape, x2, 0.0),
-            "beta_a": _param(inp.beta_a, shape, x2, 0.0),
-        }
-        init = {
-            "v": _state(inp.v, shape, m),
-            "i": _state(inp.i, shape, m) if cfg.synaptic else None,
-            "b": _state(inp.b, shape, m) if cfg.adaptive else None,
-            "refrac": _state(inp.refrac, shape, m) if cfg.refractory else None,
-        }
+        params = engine_params(inp, shape, x2)
+        init = engine_state(cfg, inp, shape, m)
         state = {k: None if t is None else t.clone() for k, t in init.items()}
         save = any(ctx.needs_input_grad)
         spikes, saved = engine.forward(cfg, x2, state, params, save)

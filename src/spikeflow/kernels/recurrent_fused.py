@@ -27,7 +27,7 @@ from spikeflow.errors import UserError
 from spikeflow.functional import RecurrentState
 from spikeflow.kernels import cpu
 from spikeflow.kernels import recurrent_cpu as rc
-from spikeflow.kernels.function import _param, _state
+from spikeflow.kernels.function import engine_params, engine_state
 from spikeflow.kernels.plan import Config, Inputs, make_plan
 
 
@@ -51,20 +51,8 @@ class FusedRecurrent(torch.autograd.Function):
         nb = x3.shape[1]
         m = nb * n
         like = x3.view(t_len, m)
-        params = {
-            "beta": _param(inp.beta, shape, like, 1.0),
-            "alpha": _param(inp.alpha, shape, like, 0.0),
-            "threshold": _param(inp.threshold, shape, like, 0.0),
-            "v_reset": _param(inp.v_reset, shape, like, 0.0),
-            "rho": _param(inp.rho, shape, like, 0.0),
-            "beta_a": _param(inp.beta_a, shape, like, 0.0),
-        }
-        init = {
-            "v": _state(inp.v, shape, m),
-            "i": _state(inp.i, shape, m) if cfg.synaptic else None,
-            "b": _state(inp.b, shape, m) if cfg.adaptive else None,
-            "refrac": _state(inp.refrac, shape, m) if cfg.refractory else None,
-        }
+        params = engine_params(inp, shape, like)
+        init = engine_state(cfg, inp, shape, m)
         state = {k: None if t is None else t.clone().view(nb, n) for k, t in init.items()}
         sp0 = s0.detach().to(x3.dtype).expand(shape).reshape(nb, n).contiguous()
         w = weight.detach().to(x3.dtype).contiguous()
