@@ -69,7 +69,16 @@ def load(
             f"checkpoint {str(path)!r} cannot be read: it holds objects other than tensors and "
             "plain data, which spikeflow refuses to load (loading them could run code)"
         ) from err
-    except (zipfile.BadZipFile, RuntimeError, EOFError, OSError) as err:
+    # a damaged pickle inside the archive fails in the unpickler with any of these
+    except (
+        zipfile.BadZipFile,
+        RuntimeError,
+        EOFError,
+        OSError,
+        KeyError,
+        IndexError,
+        ValueError,
+    ) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise UserError(f"checkpoint {str(path)!r} cannot be read: {first}") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
