@@ -105,6 +105,25 @@ def engine_params(inp: Inputs, shape: torch.Size, like: Tensor) -> dict[str, Ten
     }
 
 
+def learnable_shapes(inp: Inputs) -> dict[str, torch.Size | None]:
+    """The shapes of the parameters that can have gradients, to sum the gradients back to."""
+    return {
+        k: (None if getattr(inp, k) is None else getattr(inp, k).shape)
+        for k in ("beta", "alpha", "threshold")
+    }
+
+
+def node_outputs(
+    ctx: Any, inp: Inputs, spikes: Tensor, state: dict[str, Tensor | None], shape: torch.Size
+) -> tuple[Tensor, Tensor | None, Tensor | None, Tensor | None, Tensor | None]:
+    """An autograd node's outputs: spikes in the input's shape, then ``v, i, b, refrac`` in the
+    neuron shape (``refrac`` marked non-differentiable)."""
+    out = {k: None if t is None else t.view(shape) for k, t in state.items()}
+    if out["refrac"] is not None:
+        ctx.mark_non_differentiable(out["refrac"])
+    return spikes.view(inp.x.shape), out["v"], out["i"], out["b"], out["refrac"]
+
+
 def engine_state(cfg: Config, inp: Inputs, shape: torch.Size, m: int) -> dict[str, Tensor | None]:
     """The initial state of ``inp`` as ``[M]`` rows, ``None`` for terms the model lacks.
 
@@ -143,14 +162,8 @@ class FusedNeuron(torch.autograd.Function):
         if save:
             ctx.save_for_backward(init["v"], init["i"], init["b"], *saved)
             ctx.cfg, ctx.engine, ctx.params, ctx.shape = cfg, engine, params, shape
-            ctx.param_shapes = {
-                k: (None if getattr(inp, k) is None else getattr(inp, k).shape)
-                for k in ("beta", "alpha", "threshold")
-            }
-        out = {k: None if t is None else t.view(shape) for k, t in state.items()}
-        if out["refrac"] is not None:
-            ctx.mark_non_differentiable(out["refrac"])
-        return spikes.view(inp.x.shape), out["v"], out["i"], out["b"], out["refrac"]
+            ctx.param_shapes = learnable_shapes(inp)
+        return node_outputs(ctx, inp, spikes, state, shape)
 
     @staticmethod
     @once_differentiable

@@ -27,7 +27,7 @@ from spikeflow.errors import UserError
 from spikeflow.functional import RecurrentState
 from spikeflow.kernels import cpu
 from spikeflow.kernels import recurrent_cpu as rc
-from spikeflow.kernels.function import engine_params, engine_state
+from spikeflow.kernels.function import engine_params, engine_state, learnable_shapes, node_outputs
 from spikeflow.kernels.plan import Config, Inputs, make_plan
 
 
@@ -81,15 +81,9 @@ class FusedRecurrent(torch.autograd.Function):
         if save:
             ctx.save_for_backward(x3, spikes, sp0, w, *ckpt.values())
             ctx.cfg, ctx.params, ctx.shape = cfg, params, shape
-            ctx.shapes = {
-                k: (None if getattr(inp, k) is None else getattr(inp, k).shape)
-                for k in ("beta", "alpha", "threshold")
-            }
+            ctx.shapes = learnable_shapes(inp)
             ctx.s0_shape, ctx.w_dtype = s0.shape, weight.dtype
-        out = {k: None if t is None else t.view(shape) for k, t in state.items()}
-        if out["refrac"] is not None:
-            ctx.mark_non_differentiable(out["refrac"])
-        return spikes.view(inp.x.shape), out["v"], out["i"], out["b"], out["refrac"]
+        return node_outputs(ctx, inp, spikes, state, shape)
 
     @staticmethod
     @once_differentiable
