@@ -16,6 +16,7 @@ import numpy as np
 
 from spikeflow.data.recordings import AUDIO_DTYPE, EventFolder, Samples
 from spikeflow.errors import UserError
+from spikeflow.optional import require
 
 UNITS = 700
 SHD_CLASSES = tuple(f"class {k}" for k in range(20))
@@ -23,7 +24,7 @@ SSC_CLASSES = tuple(f"class {k}" for k in range(35))
 
 
 def _open(path: Path):
-    import h5py
+    h5py = require("h5py", extra="temporal", feature="reading SHD/SSC files")
 
     if not path.is_file():
         raise UserError(f"path={str(path)!r} is not a file; expected an SHD/SSC HDF5 file")

@@ -25,6 +25,7 @@ from spikeflow.data.shd import read_audio_file
 from spikeflow.data.transforms import EventTransform, apply_transform
 from spikeflow.encode.delta import delta
 from spikeflow.errors import UserError, check_choice, check_positive_int, check_range
+from spikeflow.optional import require
 
 ENCODINGS = ("current", "delta")
 
@@ -83,13 +84,8 @@ def load_shd(data_dir: str | None = None, seed: int = 0, *, dt: float = 1e-2) ->
 
 
 def _sktime_vowels(split: str) -> tuple[list[np.ndarray], np.ndarray]:
-    try:
-        from sktime.datasets import load_japanese_vowels as sktime_vowels
-    except ImportError as err:
-        raise UserError(
-            "dataset 'japanese_vowels' needs the optional package sktime; install it with "
-            "pip install 'spikeflow[temporal]' (or pip install sktime)"
-        ) from err
+    datasets = require("sktime.datasets", extra="temporal", feature="dataset 'japanese_vowels'")
+    sktime_vowels = datasets.load_japanese_vowels
     frame, labels = sktime_vowels(split=split, return_X_y=True)
     seqs = [np.stack([np.asarray(frame.iloc[i, j]) for j in range(frame.shape[1])], axis=1)
             for i in range(len(frame))]  # fmt: skip

@@ -41,7 +41,29 @@ max-pooling and batch norm have no NIR node and are refused with an error naming
 Surrogate gradients are not part of NIR: pass ``surrogate=`` to :func:`from_nir`.
 """
 
-from spikeflow.interop.nir_export import to_nir as to_nir
-from spikeflow.interop.nir_import import from_nir as from_nir
+from __future__ import annotations
+
+from typing import Any
+
+from spikeflow.optional import require
+
+
+def to_nir(*args: Any, **kwargs: Any) -> Any:
+    """Export a model to a ``nir.NIRGraph``: :func:`spikeflow.interop.nir_export.to_nir` (needs the
+    ``nir`` extra; without it, a :class:`~spikeflow.errors.UserError` says how to install it)."""
+    require("nir", extra="nir", feature="NIR export")
+    from spikeflow.interop.nir_export import to_nir as export
+
+    return export(*args, **kwargs)
+
+
+def from_nir(*args: Any, **kwargs: Any) -> Any:
+    """Import a NIR graph or ``.nir`` file: :func:`spikeflow.interop.nir_import.from_nir` (needs the
+    ``nir`` extra; without it, a :class:`~spikeflow.errors.UserError` says how to install it)."""
+    require("nir", extra="nir", feature="NIR import")
+    from spikeflow.interop.nir_import import from_nir as load
+
+    return load(*args, **kwargs)
+
 
 __all__ = ["from_nir", "to_nir"]
