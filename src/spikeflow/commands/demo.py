@@ -38,7 +38,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "demo",
         help="train a spiking MLP on the bundled digits and write results and plots",
         description="Train the default spiking MLP on scikit-learn's digits (rate coding) to "
-        "completion, then write config.toml, metrics.json, checkpoint.pt and plots.",
+        "completion, then write config.toml, metrics.json, checkpoint.pt and plots (replacing an "
+        "earlier demo's files in --out).",
     )
     p.add_argument("--out", default="runs/demo", metavar="DIR", help="(default runs/demo)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -54,4 +55,4 @@ def run(args: argparse.Namespace) -> int:
     Returns:
         The exit code (0: done).
     """
-    return execute(DEMO, Path(args.out), progress=not args.quiet)
+    return execute(DEMO, Path(args.out), progress=not args.quiet, overwrite=True)

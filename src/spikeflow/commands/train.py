@@ -101,6 +101,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", metavar="TOML", help="a config file ([data], [model], [train])")
     p.add_argument("--out", metavar="DIR", help="run directory (default runs/DATASET-MODEL)")
     p.add_argument("--resume", metavar="PATH", help="checkpoint (or run directory) to continue")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run that --out already holds (without it such a directory is refused)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument(
         "--dist-backend",
@@ -156,6 +161,7 @@ def run_train(args: argparse.Namespace) -> int:
         payload=payload,
         source=args.resume,
         dist_backend=args.dist_backend,
+        overwrite=args.overwrite,
     )
 
 

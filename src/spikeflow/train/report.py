@@ -47,6 +47,16 @@ def energy_report(trainer: Trainer) -> Any | None:
     return energy.estimate(trainer.model.as_sequential(), x)
 
 
+#: The files :func:`finish` writes into the run directory (beside ``config.toml`` and the checkpoint).
+OUTPUT_FILES = (
+    "metrics.json",
+    "training_curves.png",
+    "confusion_matrix.png",
+    "raster.png",
+    "membrane.png",
+)
+
+
 def write_plots(trainer: Trainer, metrics: dict[str, Any], out_dir: Path) -> list[Path]:
     """Training curves, confusion matrix, a raster of one test sample through every layer and the
     membrane of the output neuron of its true class. Returns the files written."""

@@ -9,6 +9,7 @@ run it claims to continue.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from pathlib import Path
@@ -20,8 +21,9 @@ from spikeflow.errors import UserError, check_choice
 from spikeflow.train import checkpoint, distributed
 from spikeflow.train.config import TrainConfig, from_dict, from_toml, to_toml, with_overrides
 from spikeflow.train.parallel import SingleProcess
-from spikeflow.train.report import RunResult, finish
-from spikeflow.train.signals import stop_on_signals
+from spikeflow.train.report import OUTPUT_FILES, RunResult, finish
+from spikeflow.train.rundir import claim
+from spikeflow.train.signals import INTERRUPTED, interrupt_on_signals, stop_on_signals
 from spikeflow.train.trainer import Trainer
 
 #: Keys a resumed run may change; every other key must match the checkpoint.
@@ -112,11 +114,18 @@ def execute(
     payload: dict[str, Any] | None = None,
     source: str | None = None,
     dist_backend: str = "auto",
+    overwrite: bool = False,
 ) -> int:
     """Train ``cfg`` into ``out`` (continuing ``payload`` when given) and write the results.
 
     Under torchrun (``WORLD_SIZE > 1``) every process calls this: they train together with DDP;
     only rank 0 prints and writes files.
+
+    The run directory belongs to this run (see :func:`spikeflow.train.rundir.claim`), checked
+    before the data are loaded: a directory holding another run is refused unless this run
+    resumes the checkpoint in it or ``overwrite`` is set (which first deletes the files an earlier
+    run wrote there: checkpoint, config, metrics and plots), and a second process writing into
+    the same directory is refused while this one runs.
 
     Arguments:
         cfg: the run's config.
@@ -125,6 +134,7 @@ def execute(
         payload: a checkpoint to continue (see :func:`resume_config`), or ``None``.
         source: the checkpoint's path, for messages.
         dist_backend: ``"auto"`` (nccl when training on CUDA, else gloo), ``"gloo"`` or ``"nccl"``.
+        overwrite: replace the run ``out`` holds instead of refusing it.
 
     Returns:
         The exit code: 0 when done, 130 when interrupted (a checkpoint is saved).
@@ -133,10 +143,33 @@ def execute(
     if dist_backend == "auto":
         dist_backend = "nccl" if resolve_device(cfg.device).type == "cuda" else "gloo"
     parallel = distributed.from_env(dist_backend)
+    resuming_here = (
+        payload is not None
+        and source is not None
+        and checkpoint.resolve(source).parent.resolve() == out.resolve()
+    )
     try:
-        return _execute(cfg, out, parallel, progress, payload, source)
+        with _claimed(out, parallel, resuming_here, overwrite):
+            return _execute(
+                cfg,
+                out,
+                parallel,
+                progress,
+                payload,
+                source,
+                replace=overwrite and not resuming_here,
+            )
     finally:
         parallel.close()
+
+
+def _claimed(
+    out: Path, parallel: SingleProcess, resuming_here: bool, overwrite: bool
+) -> contextlib.AbstractContextManager[Any]:
+    """The main rank's claim on ``out`` (other ranks write nothing and claim nothing)."""
+    if not parallel.is_main:
+        return contextlib.nullcontext()
+    return claim(out, resume=resuming_here, overwrite=overwrite)
 
 
 def _execute(
@@ -146,10 +179,15 @@ def _execute(
     progress: bool,
     payload: dict[str, Any] | None,
     source: str | None,
+    *,
+    replace: bool,
 ) -> int:
     started = time.perf_counter()
     main = parallel.is_main
     bundle = load_data(cfg)
+    if main and replace:  # the earlier run's files go only once this run's data loaded
+        for name in (checkpoint.FILENAME, "config.toml", *OUTPUT_FILES):
+            (out / name).unlink(missing_ok=True)
     trainer = Trainer(cfg, bundle, out, progress=progress, parallel=parallel)
     if payload is not None:
         check_layout(payload, bundle, str(source))
@@ -157,7 +195,6 @@ def _execute(
         if main:
             print(f"resuming {source} at epoch {trainer.epoch + 1}, batch {trainer.batch}")
     if main:
-        out.mkdir(parents=True, exist_ok=True)
         to_toml(cfg, out / "config.toml")
         where = f"{trainer.device}" + (
             f" x {parallel.world_size} processes" if parallel.world_size > 1 else ""
@@ -167,17 +204,28 @@ def _execute(
             f"{len(bundle.val) if bundle.val is not None else 0} val, {len(bundle.test)} test) "
             f"for {cfg.epochs} epochs, T={cfg.num_steps}, on {where}"
         )
-    with stop_on_signals(trainer.request_stop):
+    saved = out / checkpoint.FILENAME
+    with stop_on_signals(trainer.request_stop, str(saved) if main else ""):
         status = trainer.fit()
     if status == "interrupted":
         if main:
             print(
                 f"interrupted at epoch {trainer.epoch + 1}, batch {trainer.batch}; checkpoint "
-                f"{out / checkpoint.FILENAME}; continue with: spikeflow train --resume {out}",
+                f"{saved}; continue with: spikeflow train --resume {out}",
                 file=sys.stderr,
             )
-        return 130
-    result = finish(trainer, status, started, out)
+        return INTERRUPTED
+    try:
+        with interrupt_on_signals():
+            result = finish(trainer, status, started, out)
+    except KeyboardInterrupt:
+        if main:
+            print(
+                f"interrupted during the final evaluation; training is complete and saved in "
+                f"{saved}; write the test metrics and plots with: spikeflow evaluate {out}",
+                file=sys.stderr,
+            )
+        return INTERRUPTED
     if main:
         print_result(result, out)
     return 0

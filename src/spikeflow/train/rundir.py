@@ -80,8 +80,13 @@ def claim(out_dir: str | Path, *, resume: bool, overwrite: bool) -> RunDir:
             f"{', ...' if len(used) > 3 else ''}); expected an empty or new directory (resume "
             "it with --resume, or replace it with --overwrite)"
         )
-    handle.seek(0)
-    handle.truncate()
-    handle.write(f"{os.getpid()}\n".encode())
-    handle.flush()
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n".encode())
+        handle.flush()
+    except OSError as err:
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        handle.close()
+        raise UserError(f"out_dir={str(path)!r} cannot be written ({err.strerror})") from err
     return RunDir(path, handle)
