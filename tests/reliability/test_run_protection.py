@@ -106,3 +106,32 @@ def test_a_second_ctrl_c_stops_at_once_without_a_traceback(tmp_path):
     # Either the second signal arrived while the first stop was under way (one line, exit at
     # once) or after the checkpoint was written (the normal "interrupted at epoch" line).
     assert "interrupted again" in err or "continue with: spikeflow train --resume" in err
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0", "-5"])
+def test_ddp_timeout_is_checked_in_one_process_too(tmp_path, capsys, value):
+    assert main(["train", *TINY, "--out", str(tmp_path), "--ddp-timeout", value]) == 2
+    assert "timeout_s" in capsys.readouterr().err
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_info_refuses_weights_that_do_not_fit_the_model(tmp_path, capsys):
+    assert main(["train", *TINY, "--out", str(tmp_path)]) == 0
+    payload = checkpoint.load(tmp_path)
+    assert main(["info", str(tmp_path)]) == 0
+    payload["model"] = {k: v.reshape(-1)[:1] for k, v in payload["model"].items()}
+    checkpoint.save(tmp_path / "bad.pt", payload)
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "bad.pt")]) == 2
+    assert "does not fit this model" in capsys.readouterr().err
+
+
+def test_resume_or_info_of_a_checkpoint_without_its_keys_names_them(tmp_path, capsys):
+    checkpoint.save(tmp_path / "hand.pt", {"config": {}, "model": {}})
+    for argv in (
+        ["info", str(tmp_path / "hand.pt")],
+        ["train", "--resume", str(tmp_path / "hand.pt")],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "lacks the keys" in err and "optimizer" in err and "Traceback" not in err

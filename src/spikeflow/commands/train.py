@@ -114,6 +114,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="torch.distributed backend under torchrun (default auto: nccl when training on "
         "CUDA, else gloo)",
     )
+    p.add_argument(
+        "--ddp-timeout",
+        type=float,
+        default=distributed.DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help="under torchrun, the longest a process waits for the others in one step before the "
+        f"run stops with an error (default {distributed.DEFAULT_TIMEOUT_S:g})",
+    )
     add_run_flags(p)
     p.set_defaults(func=run_train)
 
@@ -162,6 +170,7 @@ def run_train(args: argparse.Namespace) -> int:
         source=args.resume,
         dist_backend=args.dist_backend,
         overwrite=args.overwrite,
+        ddp_timeout_s=args.ddp_timeout,
     )
 
 
@@ -197,7 +206,9 @@ def run_info(args: argparse.Namespace) -> int:
     Returns:
         The exit code (0: done).
     """
-    info = describe(checkpoint.load(args.checkpoint))
+    info = describe(
+        checkpoint.load(args.checkpoint, required=checkpoint.RUN_KEYS), str(args.checkpoint)
+    )
     if args.json:
         print(json.dumps(info, indent=2))
         return 0

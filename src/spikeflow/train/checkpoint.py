@@ -30,6 +30,21 @@ from spikeflow.errors import UserError
 FORMAT = "spikeflow-checkpoint"
 VERSION = 1
 FILENAME = "checkpoint.pt"
+#: The keys a run reads to continue or evaluate a checkpoint (see the layout above).
+RUN_KEYS = (
+    "config",
+    "input_shape",
+    "num_classes",
+    "class_names",
+    "model",
+    "optimizer",
+    "scheduler",
+    "epoch",
+    "batch",
+    "partial",
+    "history",
+    "best",
+)
 
 
 def save(path: str | Path, payload: dict[str, Any]) -> Path:

@@ -129,7 +129,9 @@ class Distributed(SingleProcess):
 def from_env(backend: str = "auto", timeout_s: float = DEFAULT_TIMEOUT_S) -> SingleProcess:
     """:class:`Distributed` under torchrun with ``WORLD_SIZE > 1``, else :class:`SingleProcess`.
 
-    ``timeout_s`` bounds how long a rank waits for the others in one collective (seconds)."""
+    ``timeout_s`` bounds how long a rank waits for the others in one collective (seconds); it
+    is checked (finite, > 0) in one process too, so a bad value is refused before a long run."""
+    check_range("timeout_s", timeout_s, 0, low_open=True)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:
         return Distributed(backend, timeout_s)
     return SingleProcess()

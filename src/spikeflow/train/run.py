@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from spikeflow import data as datasets
+from spikeflow import models
 from spikeflow.device import resolve_device
 from spikeflow.errors import UserError, check_choice
 from spikeflow.train import checkpoint, distributed
@@ -90,7 +91,7 @@ def resume_config(
         ``(config, payload)``. Only keys in :data:`RESUMABLE_CHANGES` may differ from the
         checkpoint's config; any other change raises :class:`UserError` naming the key.
     """
-    payload = checkpoint.load(source)
+    payload = checkpoint.load(source, required=checkpoint.RUN_KEYS)
     saved = from_dict(payload["config"])
     if config_file:
         default = TrainConfig()
@@ -115,6 +116,7 @@ def execute(
     source: str | None = None,
     dist_backend: str = "auto",
     overwrite: bool = False,
+    ddp_timeout_s: float = distributed.DEFAULT_TIMEOUT_S,
 ) -> int:
     """Train ``cfg`` into ``out`` (continuing ``payload`` when given) and write the results.
 
@@ -135,6 +137,8 @@ def execute(
         source: the checkpoint's path, for messages.
         dist_backend: ``"auto"`` (nccl when training on CUDA, else gloo), ``"gloo"`` or ``"nccl"``.
         overwrite: replace the run ``out`` holds instead of refusing it.
+        ddp_timeout_s: under torchrun, the longest a rank waits for the others in one collective
+            (seconds) before the run ends with an error naming the stalled wait.
 
     Returns:
         The exit code: 0 when done, 130 when interrupted (a checkpoint is saved).
@@ -142,7 +146,7 @@ def execute(
     check_choice("dist_backend", dist_backend, distributed.BACKENDS)
     if dist_backend == "auto":
         dist_backend = "nccl" if resolve_device(cfg.device).type == "cuda" else "gloo"
-    parallel = distributed.from_env(dist_backend)
+    parallel = distributed.from_env(dist_backend, ddp_timeout_s)
     resuming_here = (
         payload is not None
         and source is not None
@@ -246,7 +250,7 @@ def evaluate(
         ``(result, out)``: the results and the directory written.
     """
     started = time.perf_counter()
-    payload = checkpoint.load(source)
+    payload = checkpoint.load(source, required=checkpoint.RUN_KEYS)
     cfg = with_overrides(from_dict(payload["config"]), overrides or {})
     bundle = load_data(cfg)
     check_layout(payload, bundle, source)
@@ -277,15 +281,23 @@ def print_result(result: RunResult, out: Path) -> None:
         print(f"  {f}")
 
 
-def describe(payload: dict[str, Any]) -> dict[str, Any]:
-    """A JSON-able summary of a checkpoint.
+def describe(payload: dict[str, Any], source: str = "checkpoint") -> dict[str, Any]:
+    """A JSON-able summary of a checkpoint, after checking that its weights load into the model
+    its config builds (a checkpoint whose weights do not fit is a :class:`UserError`).
 
     Arguments:
-        payload: a checkpoint from :func:`spikeflow.train.checkpoint.load`.
+        payload: a checkpoint from :func:`spikeflow.train.checkpoint.load` (with
+            :data:`~spikeflow.train.checkpoint.RUN_KEYS`).
+        source: the checkpoint's path, for messages.
 
     Returns:
         Model, dataset, input shape, classes, parameter count, progress and config.
     """
+    cfg = from_dict(payload["config"])
+    model = models.build(
+        cfg.model, tuple(payload["input_shape"]), int(payload["num_classes"]), **cfg.model_options()
+    )
+    checkpoint.load_model_state(model, payload["model"], source)
     params = sum(t.numel() for t in payload["model"].values() if t.is_floating_point())
     last = payload["history"][-1] if payload["history"] else {}
     return {
