@@ -58,6 +58,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"spikeflow {args.command}: interrupted", file=sys.stderr)
         return 130
+    except (MemoryError, RuntimeError) as err:
+        if not _out_of_memory(err):
+            raise
+        print(
+            f"spikeflow {args.command}: error: out of memory ({_first_line(err)}); the sizes "
+            "given (e.g. --num-steps, --batch-size, --hidden, --neurons) need more memory than "
+            "this machine has: reduce them",
+            file=sys.stderr,
+        )
+        return 2
+
+
+def _out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is an allocation failure (Python's, or torch's on CPU or GPU)."""
+    text = str(err).lower()
+    return isinstance(err, MemoryError) or any(
+        words in text
+        for words in (
+            "out of memory",
+            "allocate memory",
+            "size calculation overflowed",
+            "multiplication overflow",
+        )
+    )
+
+
+def _first_line(err: BaseException) -> str:
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    return (lines[0] if lines else type(err).__name__)[:200]
 
 
 def _version() -> str:

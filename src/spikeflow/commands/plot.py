@@ -150,6 +150,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 # ---------------------------------------------------------------- neuron
 
 
+#: The largest resolution the figures accept (a 9 x 5 inch figure is then 10,800 x 6,000 pixels).
+MAX_DPI = 1200
+
+
 def _check_applicable(args: argparse.Namespace) -> None:
     for option, models in ONLY_FOR.items():
         if getattr(args, option) is not None and args.model not in models:
@@ -191,25 +195,28 @@ def build_figure_neuron(args: argparse.Namespace) -> tuple[snn.Neuron, float, di
         "refractory": 5 if args.refractory is None else args.refractory,
     }
     facts: dict[str, Any] = {}
+    tau = 20.0 if args.tau is None else check_range("--tau", args.tau, 0.0, low_open=True)
+    tau_syn = (
+        5.0 if args.tau_syn is None else check_range("--tau-syn", args.tau_syn, 0.0, low_open=True)
+    )
+    tau_adapt = (
+        100.0
+        if args.tau_adapt is None
+        else check_range("--tau-adapt", args.tau_adapt, 0.0, low_open=True)
+    )
     if args.model == "if":
-        tau = 20.0 if args.tau is None else args.tau
-        check_range("tau", tau, 0.0, low_open=True)
         neuron = build_neuron("if", **common)
         gain = dt / tau
         facts["input scale"] = f"dt/τ = {gain:.3g}"
     else:
-        membrane = {"beta": args.beta} if args.beta is not None else {"tau": args.tau or 20.0}
+        membrane = {"beta": args.beta} if args.beta is not None else {"tau": tau}
         if args.model == "synaptic":
-            membrane = (
-                {"beta": args.beta} if args.beta is not None else {"tau_mem": args.tau or 20.0}
-            )
+            membrane = {"beta": args.beta} if args.beta is not None else {"tau_mem": tau}
             membrane.update(
-                {"alpha": args.alpha}
-                if args.alpha is not None
-                else {"tau_syn": args.tau_syn or 5.0}
+                {"alpha": args.alpha} if args.alpha is not None else {"tau_syn": tau_syn}
             )
         elif args.model == "alif":
-            membrane.update(tau_adapt=args.tau_adapt or 100.0)
+            membrane.update(tau_adapt=tau_adapt)
             membrane.update(beta_a=0.2 if args.beta_a is None else args.beta_a)
         neuron = build_neuron(args.model, dt=dt, **membrane, **common)
         beta = float(neuron.beta.detach())
@@ -250,7 +257,7 @@ def run_neuron(args: argparse.Namespace) -> int:
     """
     _check_applicable(args)
     check_positive_int("--num-steps", args.num_steps)
-    check_positive_int("--dpi", args.dpi)
+    check_range("--dpi", args.dpi, 1, MAX_DPI)
     check_range("--dt", args.dt, 0.0, low_open=True)
     onset = args.num_steps // 10 if args.onset is None else args.onset
     check_range("--onset", onset, 0, args.num_steps - 1)
@@ -306,7 +313,9 @@ def run_raster(args: argparse.Namespace) -> int:
         The exit code (0: done).
     """
     check_positive_int("--num-steps", args.num_steps)
-    check_positive_int("--dpi", args.dpi)
+    check_range("--dpi", args.dpi, 1, MAX_DPI)
+    check_range("--seed", args.seed, 0)
+    check_range("--threshold", args.threshold, 0.0, low_open=True)
     if not isinstance(args.sample, int) or args.sample < 0:
         raise UserError(f"--sample={args.sample!r} is out of range; expected an index >= 0")
     x, label = data.sample(args.dataset, args.sample, data_dir=args.data_dir)

@@ -24,6 +24,10 @@ SCHEDULES = ("cosine", "step", "none")
 REGULARIZERS = ("none", "l2", "upper")
 
 
+#: The most intra-op threads a run may ask for (torch refuses far larger counts with a traceback).
+MAX_THREADS = 4096
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that defines a run; field groups map to TOML sections [data], [model], [train].
@@ -103,6 +107,10 @@ class TrainConfig:
                 check_positive_int(name, getattr(self, name))
         for name in ("patience", "threads", "seed"):
             check_positive_int(name, getattr(self, name), allow_zero=True)
+        check_range("threads", self.threads, 0, MAX_THREADS)
+        for name in ("hidden", "channels"):
+            for width in getattr(self, name):
+                check_positive_int(f"{name} (each width)", width)
         check_range("val_fraction", self.val_fraction, 0, 1, high_open=True)
         check_range("lr", self.lr, 0, low_open=True)
         check_range("gain", self.gain, 0, low_open=True)

@@ -31,6 +31,7 @@ from spikeflow import loss as losses
 from spikeflow import models
 from spikeflow.data.bundle import DataBundle
 from spikeflow.device import resolve_device
+from spikeflow.errors import UserError
 from spikeflow.train import checkpoint
 from spikeflow.train.batches import derive_seed, epoch_order, num_batches, take, to_device
 from spikeflow.train.config import TrainConfig, to_dict
@@ -125,6 +126,12 @@ class Trainer:
             hidden = out.rates[:-1] or out.rates
             reg = losses.rate_l2 if self.cfg.regularizer == "l2" else losses.rate_upper
             loss = loss + self.cfg.reg_weight * reg(hidden, self.cfg.reg_rate)
+        if not bool(torch.isfinite(loss.detach())):
+            raise UserError(
+                f"training diverged at epoch {self.epoch + 1}, batch {self.batch + 1}: the loss is "
+                f"{float(loss):g}; lower --lr (now {self.cfg.lr:g}) or limit the gradient with "
+                "--clip-grad (the last checkpoint is kept)"
+            )
         return loss
 
     def _train_batch(self, batch: Tensor) -> None:
