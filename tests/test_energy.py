@@ -46,7 +46,10 @@ def test_spike_input_counts_by_hand():
     assert report.spikes == 7 and report.sops == 18 and report.ann_macs == 14
     assert report.energy_pj == pytest.approx(18 * PJ_PER_AC)
     assert report.ann_energy_pj == pytest.approx(14 * PJ_PER_MAC)
-    assert report.timesteps == 3 and report.batch == 1
+    assert report.num_steps == 3 and report.batch == 1
+    with pytest.warns(FutureWarning, match="'timesteps' is deprecated.*'num_steps'"):
+        assert report.timesteps == 3
+    assert report.as_dict()["num_steps"] == 3 and "timesteps" not in report.as_dict()
 
 
 def test_analog_input_counts_first_layer_as_macs_on_nonzero_inputs():

@@ -50,6 +50,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import Tensor, nn
 
+from spikeflow.deprecation import warn_renamed
 from spikeflow.errors import UserError, check_positive_int, check_range
 from spikeflow.functional import Trace
 from spikeflow.nn.layers import Dropout, TimeDistributed
@@ -86,12 +87,18 @@ class EnergyReport:
     """Per-layer counts and totals of one :func:`estimate` call; energies in picojoules."""
 
     layers: list[LayerEnergy]
-    timesteps: int
+    num_steps: int
     batch: int
     pj_per_ac: float = PJ_PER_AC
     pj_per_mac: float = PJ_PER_MAC
     ann_passes: int = 1
     assumptions: list[str] = field(default_factory=list)
+
+    @property
+    def timesteps(self) -> int:
+        """Deprecated name of :attr:`num_steps` (kept for one release)."""
+        warn_renamed("timesteps", "num_steps", what="attribute")
+        return self.num_steps
 
     @property
     def spikes(self) -> float:
@@ -128,7 +135,7 @@ class EnergyReport:
         ratio = self.energy_pj / self.ann_energy_pj if self.ann_energy_pj else None
         return {
             "definition": "NeuroBench-style effective synaptic operations, per inference",
-            "timesteps": self.timesteps,
+            "num_steps": self.num_steps,
             "batch": self.batch,
             "pj_per_ac": self.pj_per_ac,
             "pj_per_mac": self.pj_per_mac,
@@ -186,7 +193,7 @@ class EnergyReport:
         lines.insert(1, "-" * len(lines[0]))
         lines.insert(len(lines) - 1, "-" * len(lines[0]))
         lines.append(
-            f"per inference, T={self.timesteps}: SNN {self.energy_pj / 1e3:.3f} nJ, "
+            f"per inference, T={self.num_steps}: SNN {self.energy_pj / 1e3:.3f} nJ, "
             f"equivalent ANN {self.ann_energy_pj / 1e3:.3f} nJ"
         )
         lines.extend(f"* {a}" for a in self.assumptions)
@@ -384,7 +391,7 @@ def estimate(
         model.train(was_training)
     return EnergyReport(
         layers=counter.rows,
-        timesteps=int(x.shape[0]),
+        num_steps=int(x.shape[0]),
         batch=int(x.shape[1]),
         pj_per_ac=pj_per_ac,
         pj_per_mac=pj_per_mac,

@@ -46,7 +46,7 @@ def test_run_writes_metrics_plot_and_checkpoint(first_run, capsys):
         assert metrics["snn"]["test_accuracy"][t] == pytest.approx(0.10, abs=0.026)
     assert metrics["test_samples"] == 40
     energy = metrics["energy"]["4"]
-    assert energy["timesteps"] == 4 and energy["totals"]["ann_macs"] == 64 * 32 + 32 * 10
+    assert energy["num_steps"] == 4 and energy["totals"]["ann_macs"] == 64 * 32 + 32 * 10
     assert any("Horowitz" in a for a in energy["assumptions"])
     assert (first_run / "accuracy_vs_T.png").read_bytes()[:4] == b"\x89PNG"
     payload = torch.load(first_run / "ann.pt", weights_only=True)
