@@ -2,7 +2,8 @@
 
 :func:`execute` is what the command calls (and what a script may call): it resumes a checkpoint when
 given one, trains under a process group (one process, or DDP under torchrun), writes ``config.toml``,
-``checkpoint.pt``, ``metrics.json`` and the plots into the run directory, and prints progress.
+``checkpoint.pt``, ``metrics.json`` and the plots into the run directory (and TensorBoard event
+files when the config asks, see :mod:`spikeflow.train.tensorboard`), and prints progress.
 :func:`resume_config` and :func:`check_layout` are the checks that make a resumed run continue the
 run it claims to continue.
 """
@@ -22,6 +23,7 @@ from spikeflow.train.config import TrainConfig, from_dict, from_toml, to_toml, w
 from spikeflow.train.parallel import SingleProcess
 from spikeflow.train.report import RunResult, finish
 from spikeflow.train.signals import stop_on_signals
+from spikeflow.train.tensorboard import from_config as tracking_callbacks
 from spikeflow.train.trainer import Trainer
 
 #: Keys a resumed run may change; every other key must match the checkpoint.
@@ -34,6 +36,9 @@ RESUMABLE_CHANGES = (
     "data_dir",
     "backend",
     "download",
+    "tensorboard",
+    "tensorboard_dir",
+    "tensorboard_every",
 )
 
 
@@ -149,8 +154,9 @@ def _execute(
 ) -> int:
     started = time.perf_counter()
     main = parallel.is_main
+    callbacks = tracking_callbacks(cfg, out)
     bundle = load_data(cfg)
-    trainer = Trainer(cfg, bundle, out, progress=progress, parallel=parallel)
+    trainer = Trainer(cfg, bundle, out, progress=progress, parallel=parallel, callbacks=callbacks)
     if payload is not None:
         check_layout(payload, bundle, str(source))
         trainer.restore(payload, str(source))
