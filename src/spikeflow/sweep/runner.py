@@ -113,6 +113,7 @@ def run(sweep: SweepConfig, *, log: Any = print) -> Outcome:
 
 
 def _open_study(optuna: Any, sweep: SweepConfig) -> Any:
+    sweep.out.mkdir(parents=True, exist_ok=True)  # the default SQLite file lives there
     try:
         storage = optuna.storages.RDBStorage(sweep.storage)
     except Exception as err:  # SQLAlchemy and Optuna raise many kinds for a bad URL

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from spikeflow.config import field_names
 from spikeflow.errors import UserError
 from spikeflow.train.config import TrainConfig, with_overrides
 
@@ -89,11 +90,9 @@ def parse_param(name: str, spec: Any, base: TrainConfig) -> Param:
         The :class:`Range` or :class:`Choice`; bad input raises :class:`UserError` naming the key
         as ``space.NAME`` (the caller prefixes the file).
     """
-    if name not in base.__dataclass_fields__ or name == "timesteps":
-        raise UserError(
-            f"space.{name} is not a train option; expected one of "
-            f"{', '.join(base.__dataclass_fields__)}"
-        )
+    names = field_names(TrainConfig)
+    if name not in names:
+        raise UserError(f"space.{name} is not a train option; expected one of {', '.join(names)}")
     if isinstance(spec, list):
         param: Param = _choice(name, spec)
         values = list(param.choices)
