@@ -20,7 +20,7 @@ from spikeflow.cli import main
 from spikeflow.errors import UserError
 from spikeflow.sweep import load, run
 from spikeflow.sweep.runner import _counts, _open_study, _recover, trial_rows
-from spikeflow.train import rundir
+from spikeflow.train import checkpoint, rundir
 
 SWEEP = """
 [sweep]
@@ -193,4 +193,40 @@ def test_a_killed_sweep_resumes_its_running_trial(sweep_file, tmp_path):
     assert rows[0]["note"] == "interrupted; queued again" and rows[1]["note"] == "retry of trial 0"
     study = optuna.load_study(study_name="tiny", storage=f"sqlite:///{out / 'study.db'}")
     assert study.get_trials()[1].params == params
+    check_trial(rows[1])
+
+
+@pytest.mark.slow  # a sweep stopped by SIGTERM and continued: ~2 min on a loaded 2-core machine
+def test_a_stopped_sweep_continues_the_checkpoint_of_its_trial(sweep_file, tmp_path):
+    """SIGTERM to the sweep alone: it stops its trial (which saves a checkpoint), marks it
+    interrupted and exits 130; run again, the retry continues that checkpoint."""
+    text = sweep_file.read_text().replace("limit_train = 60", "limit_train = 600")
+    sweep_file.write_text(
+        text.replace("batch_size = 30", "batch_size = 10").replace("epochs = 1", "epochs = 3")
+    )
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "spikeflow.cli", "sweep", "--config", str(sweep_file)]
+    cmd += ["--out", str(out), "--n-trials", "1", "--processes", "1"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL)
+    first = out / "trials" / "trial-0000"
+    deadline = time.monotonic() + 300
+    while not (first / "checkpoint.pt").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)  # 120 batches of 10 are left to train: it stops first
+    assert proc.wait(timeout=300) == 130
+    payload = checkpoint.load(first)
+    assert (payload["epoch"], payload["batch"]) < (3, 0)
+    rows = read_table(out)
+    assert [(r["trial"], r["state"], r["note"]) for r in rows] == [
+        ("0", "FAIL", "interrupted; queued again")
+    ]
+
+    assert main(["sweep", "--config", str(sweep_file), "--out", str(out), "--n-trials", "1"]) == 0
+    rows = read_table(out)
+    assert [(r["trial"], r["state"]) for r in rows] == [("0", "FAIL"), ("1", "COMPLETE")]
+    retry = out / "trials" / "trial-0001"
+    assert f"resuming {first}" in (retry / "train.log").read_text()
+    metrics = json.loads((retry / "metrics.json").read_text())
+    assert len(metrics["epochs"]) == 3
+    assert metrics["epochs"][: len(payload["history"])] == payload["history"]
     check_trial(rows[1])

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from spikeflow import sweep
 from spikeflow.sweep.results import best
 
 #: Flags that override keys of the file's [sweep] table.
-_OVERRIDES = {
+_OVERRIDES: dict[str, dict[str, Any]] = {
     "n_trials": {"type": int, "metavar": "N", "help": "finished trials the study should hold"},
     "processes": {"type": int, "metavar": "P", "help": "trials run at once"},
     "out": {"metavar": "DIR", "help": "sweep directory (default sweeps/FILE_STEM)"},

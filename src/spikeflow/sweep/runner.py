@@ -199,11 +199,7 @@ def _loop(optuna: Any, study: Any, sweep: SweepConfig, log: Any) -> bool:
                     slots[launched.trial.number] = launched
             if not slots:
                 break
-            if stop:
-                for s in slots.values():
-                    if s.process.poll() is None:
-                        s.process.terminate()  # SIGTERM: the run saves a checkpoint and exits
-            number = _wait_any(slots)
+            number = _wait_any(slots, stop)
             _collect(optuna, study, sweep, slots.pop(number), bool(stop), log)
             results.write(
                 trial_rows(optuna, study, sweep),
@@ -249,8 +245,16 @@ def _launch(optuna: Any, study: Any, sweep: SweepConfig, log: Any) -> _Launched 
     return _Launched(trial, process, run_dir, handle)
 
 
-def _wait_any(slots: dict[int, _Launched]) -> int:
+def _wait_any(slots: dict[int, _Launched], stop: list[bool]) -> int:
+    """The number of a trial whose process ended; once ``stop`` is set, the running trials are
+    sent SIGTERM (they save a checkpoint and exit)."""
+    terminated = False
     while True:
+        if stop and not terminated:
+            for s in slots.values():
+                if s.process.poll() is None:
+                    s.process.terminate()
+            terminated = True
         for number, s in slots.items():
             if s.process.poll() is not None:
                 return number

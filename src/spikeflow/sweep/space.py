@@ -93,12 +93,13 @@ def parse_param(name: str, spec: Any, base: TrainConfig) -> Param:
     names = field_names(TrainConfig)
     if name not in names:
         raise UserError(f"space.{name} is not a train option; expected one of {', '.join(names)}")
+    param: Param
     if isinstance(spec, list):
-        param: Param = _choice(name, spec)
-        values = list(param.choices)
+        choice = _choice(name, spec)
+        param, values = choice, list(choice.choices)
     elif isinstance(spec, dict):
-        param = _range(name, spec, getattr(base, name))
-        values = [param.low, param.high]
+        bounds = _range(name, spec, getattr(base, name))
+        param, values = bounds, [bounds.low, bounds.high]
     else:
         raise UserError(
             f"space.{name}={spec!r} is not valid; expected a list of choices or a table "
