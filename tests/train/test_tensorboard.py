@@ -194,3 +194,14 @@ def test_missing_tensorboard_is_a_user_error(monkeypatch, tmp_path, capsys):
     assert main(["train", *ARGS, "--epochs", "1", "--out", str(tmp_path), "--tensorboard"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "spikeflow[tensorboard]" in err
+
+
+def test_a_resumed_run_may_switch_logging_on(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", *ARGS, "--epochs", "1", "--val-fraction", "0", "--out", str(out)]) == 0
+    assert not (out / "tensorboard").exists()
+    argv = ["train", "--resume", str(out), "--epochs", "2", "--quiet", "--tensorboard"]
+    assert main(argv) == 0
+    epochs = json.loads((out / "metrics.json").read_text())["epochs"]
+    acc = events(out / "tensorboard")
+    assert scalars(acc, "train/loss") == [(2, f32([epochs[1]["train_loss"]])[0])]
