@@ -4,6 +4,8 @@ package is a UserError naming the extra."""
 
 import io
 import json
+import os
+import subprocess
 import sys
 
 import numpy as np
@@ -205,3 +207,24 @@ def test_a_resumed_run_may_switch_logging_on(tmp_path):
     epochs = json.loads((out / "metrics.json").read_text())["epochs"]
     acc = events(out / "tensorboard")
     assert scalars(acc, "train/loss") == [(2, f32([epochs[1]["train_loss"]])[0])]
+
+
+@pytest.mark.slow  # two processes under torchrun: ~1 min on a loaded 2-core machine
+def test_two_ddp_processes_write_one_log(tmp_path):
+    out = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}
+    env.update(OMP_NUM_THREADS="1", PYTHONWARNINGS="ignore")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2"]
+    cmd += ["-m", "spikeflow.cli", "train", *ARGS, "--epochs", "2", "--val-fraction", "0"]
+    cmd += ["--out", str(out), "--tensorboard"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-3000:]
+    assert len(list((out / "tensorboard").glob("events.out.tfevents.*"))) == 1
+    metrics = json.loads((out / "metrics.json").read_text())
+    acc = events(out / "tensorboard")
+    expected = f32(e["train_accuracy"] for e in metrics["epochs"])
+    assert scalars(acc, "train/accuracy") == list(zip([1, 2], expected, strict=True))
+    # the test split, evaluated by both ranks together, as in metrics.json (no validation split)
+    assert scalars(acc, "test/accuracy")[-1] == (2, f32([metrics["test"]["accuracy"]])[0])
+    assert [s for s, _ in scalars(acc, "test/accuracy")] == [1, 2]
+    assert [e.step for e in acc.Images("images/raster")] == [1, 2]
