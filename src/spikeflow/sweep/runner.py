@@ -134,11 +134,12 @@ def _open_study(optuna: Any, sweep: SweepConfig) -> Any:
         direction=sweep.direction,
         load_if_exists=True,
     )
-    signature = {
+    signature = {  # through JSON, as the storage keeps it (tuples become lists)
         "space": [{"type": type(p).__name__, **dataclasses.asdict(p)} for p in sweep.space],
         "metric": sweep.metric,
         "direction": sweep.direction,
     }
+    signature = json.loads(json.dumps(signature))
     saved = study.user_attrs.get("signature")
     if saved is None:
         trials_dir = sweep.out / "trials"
@@ -147,8 +148,8 @@ def _open_study(optuna: Any, sweep: SweepConfig) -> Any:
                 f"{sweep.source}: [sweep] out={str(sweep.out)!r} holds the trials of another "
                 f"study than {sweep.study_name!r} in {sweep.storage!r}; expected a new out"
             )
-        study.set_user_attr("signature", json.loads(json.dumps(signature)))
-    elif saved != json.loads(json.dumps(signature)):
+        study.set_user_attr("signature", signature)
+    elif saved != signature:
         raise UserError(
             f"{sweep.source}: the study {sweep.study_name!r} in {sweep.storage!r} was created "
             "with another [space] or [objective]; expected the same ones (or a new study_name)"
