@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "spikeflow.commands.demo",
     "spikeflow.commands.simulate",
     "spikeflow.commands.convert",
+    "spikeflow.commands.sweep",
 )
 
 

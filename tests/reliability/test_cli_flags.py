@@ -30,7 +30,16 @@ BASE = {
     ("stdp",): ["--neurons", "4", "--train-limit", "8", "--test-limit", "8", "--out", "{tmp}/s"],
     ("plot", "neuron"): ["--out", "{tmp}/n.png", "--num-steps", "20"],
     ("plot", "raster"): ["--out", "{tmp}/r.png", "--num-steps", "5"],
+    ("sweep",): ["--config", "{sweep}", "--out", "{tmp}/sweep"],
 }  # fmt: skip
+SWEEP_FILE = """
+[sweep]
+n_trials = 2
+[train]
+epochs = 1
+[space]
+lr = { low = 1e-4, high = 1e-2, log = true }
+"""
 
 #: Hostile values a flag accepts, and why. Anything else must be refused.
 ACCEPTED = {
@@ -83,6 +92,9 @@ ACCEPTED = {
        for f in ("--weight-decay", "--reg-weight")},
     ("train", "--clip-grad", "1e30"): "a bound no gradient reaches",
     ("train", "--channels", str(10**18)): "cnn widths, unused by the base run's mlp",
+    ("train", "--tensorboard-every", str(10**18)): "test metrics and images after the last epoch only",
+    ("sweep", "--n-trials", str(10**18)): "a long search, stopped with Ctrl-C and resumable",
+    ("sweep", "--processes", str(10**18)): "at most n_trials run at once",
     ("train", "--lr", "1e30"): "trains as asked; a non-finite loss stops the run (test below)",
     ("convert", "--lr", "1e30"): "trains as asked",
     ("convert", "--levels", str(10**18)): "QCFS with fine steps (plain ReLU)",
@@ -116,6 +128,7 @@ def stopped(monkeypatch):
     monkeypatch.setattr("spikeflow.commands.convert.run_conversion", _stop)
     monkeypatch.setattr(Network, "run", _stop)
     monkeypatch.setattr(DiehlCook, "fit", _stop)
+    monkeypatch.setattr("spikeflow.sweep.run", _stop)
 
 
 def _numeric_flags() -> list[tuple[tuple[str, ...], str, bool]]:
@@ -180,7 +193,15 @@ def _without(args: list[str], flag: str) -> list[str]:
 @pytest.mark.parametrize(("path", "flag", "is_float"), FLAGS, ids=lambda v: str(v))
 def test_hostile_numeric_values(path, flag, is_float, tmp_path, trained, stopped, capsys):
     name = " ".join(path)
-    base = [a.replace("{tmp}", str(tmp_path)).replace("{ckpt}", str(trained)) for a in BASE[path]]
+    for i in range(len(FLOATS)):  # each value runs in its own folder tmp_path/i
+        (tmp_path / str(i)).mkdir()
+        (tmp_path / str(i) / "sweep.toml").write_text(SWEEP_FILE)
+    base = [
+        a.replace("{tmp}", str(tmp_path))
+        .replace("{ckpt}", str(trained))
+        .replace("{sweep}", str(tmp_path / "sweep.toml"))
+        for a in BASE[path]
+    ]
     wrong = []
     for i, value in enumerate(FLOATS if is_float else INTS):
         args = [a.replace(str(tmp_path), str(tmp_path / str(i))) for a in _without(base, flag)]

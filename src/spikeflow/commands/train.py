@@ -71,6 +71,11 @@ RUN_FLAGS = {
     "seed": {"type": int},
     "device": {"choices": DEVICES, "help": "auto: cuda if available"},
     "threads": {"type": int, "help": "CPU threads, 0 = all allowed"},
+    "tensorboard_every": {
+        "type": int,
+        "metavar": "N",
+        "help": "with --tensorboard: test metrics and images every N epochs",
+    },
 }
 
 
@@ -122,6 +127,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="under torchrun, the longest a process waits for the others in one step before the "
         f"run stops with an error (default {distributed.DEFAULT_TIMEOUT_S:g})",
     )
+    p.add_argument(
+        "--tensorboard",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        dest="tensorboard_flag",
+        help="log losses, accuracies, spike rates, rasters and membranes to TensorBoard event "
+        "files in DIR (default OUT/tensorboard); needs pip install 'spikeflow[tensorboard]'",
+    )
     add_run_flags(p)
     p.set_defaults(func=run_train)
 
@@ -151,6 +165,10 @@ def run_train(args: argparse.Namespace) -> int:
         The exit code (0: done).
     """
     values = given(args, TrainConfig)
+    if args.tensorboard_flag is not None:
+        values["tensorboard"] = True
+        if args.tensorboard_flag:
+            values["tensorboard_dir"] = args.tensorboard_flag
     payload = None
     if args.resume is not None:
         cfg, payload = resume_config(args.resume, args.config, values)

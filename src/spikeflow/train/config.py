@@ -85,6 +85,12 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     threads: int = 0
+    #: Log to TensorBoard (:class:`spikeflow.train.tensorboard.TensorBoardLogger`) into
+    #: ``tensorboard_dir`` (default ``RUN_DIR/tensorboard``), test metrics and images every
+    #: ``tensorboard_every`` epochs.
+    tensorboard: bool = False
+    tensorboard_dir: str | None = None
+    tensorboard_every: int = 1
     #: Deprecated spelling of ``num_steps`` (one release, with a ``FutureWarning``).
     timesteps: InitVar[int | None] = None
 
@@ -102,6 +108,7 @@ class TrainConfig:
         check_choice("device", self.device, DEVICES)
         for name in ("num_steps", "epochs", "batch_size", "eval_batch_size", "step_size"):
             check_positive_int(name, getattr(self, name))
+        check_positive_int("tensorboard_every", self.tensorboard_every)
         for name in ("limit_train", "limit_test"):
             if getattr(self, name) is not None:
                 check_positive_int(name, getattr(self, name))

@@ -73,25 +73,46 @@ def write_plots(trainer: Trainer, metrics: dict[str, Any], out_dir: Path) -> lis
     cm = metrics["test"]["confusion_matrix"]
     fig = plot.confusion_matrix(cm, list(trainer.bundle.class_names), title="Test confusion matrix")
     written.append(plot.save(fig, out_dir / "confusion_matrix.png"))
+    raster, membrane = sample_figures(trainer)
+    written.append(plot.save(raster, out_dir / "raster.png"))
+    written.append(plot.save(membrane, out_dir / "membrane.png"))
+    return written
+
+
+@torch.no_grad()
+def sample_figures(trainer: Trainer) -> tuple[Any, Any]:
+    """A raster of the first test sample through every layer and the membrane of the output
+    neuron of its true class, from the model in evaluation mode (its mode is restored).
+
+    Arguments:
+        trainer: the trainer whose model and test data are drawn.
+
+    Returns:
+        ``(raster, membrane)``: two matplotlib figures.
+    """
+    from spikeflow import plot
+
     x, y = _first_batch(trainer, 1, _PLOT_TAG)
-    records = trainer.model.trace(x)
+    training = trainer.model.training
+    trainer.model.eval()
+    try:
+        records = trainer.model.trace(x)
+    finally:
+        trainer.model.train(training)
     spikes = [x[:, 0].flatten(1)] + [r.spikes[:, 0].flatten(1) for r in records]
     names = [f"input ({trainer.cfg.encoder})", *trainer.layer_names]
     label = int(y[0])
     title = f"One test sample (class {trainer.bundle.class_names[label]}) through every layer"
-    written.append(
-        plot.save(plot.layer_rasters(spikes, names, title=title), out_dir / "raster.png")
-    )
+    raster = plot.layer_rasters(spikes, names, title=title)
     out = records[-1]
-    fig = plot.membrane_trace(
+    membrane = plot.membrane_trace(
         out.v[:, 0, label],
         out.spikes[:, 0, label],
         float(trainer.model.head.threshold),
         reset=trainer.model.head.reset,
         title=f"Output neuron {trainer.bundle.class_names[label]!r} on that sample",
     )
-    written.append(plot.save(fig, out_dir / "membrane.png"))
-    return written
+    return raster, membrane
 
 
 @dataclass

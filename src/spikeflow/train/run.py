@@ -2,7 +2,8 @@
 
 :func:`execute` is what the command calls (and what a script may call): it resumes a checkpoint when
 given one, trains under a process group (one process, or DDP under torchrun), writes ``config.toml``,
-``checkpoint.pt``, ``metrics.json`` and the plots into the run directory, and prints progress.
+``checkpoint.pt``, ``metrics.json`` and the plots into the run directory (and TensorBoard event
+files when the config asks, see :mod:`spikeflow.train.tensorboard`), and prints progress.
 :func:`resume_config` and :func:`check_layout` are the checks that make a resumed run continue the
 run it claims to continue.
 """
@@ -10,6 +11,7 @@ run it claims to continue.
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -25,6 +27,8 @@ from spikeflow.train.parallel import SingleProcess
 from spikeflow.train.report import OUTPUT_FILES, RunResult, finish
 from spikeflow.train.rundir import claim
 from spikeflow.train.signals import INTERRUPTED, interrupt_on_signals, stop_on_signals
+from spikeflow.train.tensorboard import DEFAULT_SUBDIR as TENSORBOARD_SUBDIR
+from spikeflow.train.tensorboard import from_config as tracking_callbacks
 from spikeflow.train.trainer import Trainer
 
 #: Keys a resumed run may change; every other key must match the checkpoint.
@@ -37,6 +41,9 @@ RESUMABLE_CHANGES = (
     "data_dir",
     "backend",
     "download",
+    "tensorboard",
+    "tensorboard_dir",
+    "tensorboard_every",
 )
 
 
@@ -188,11 +195,13 @@ def _execute(
 ) -> int:
     started = time.perf_counter()
     main = parallel.is_main
+    callbacks = tracking_callbacks(cfg, out)
     bundle = load_data(cfg)
     if main and replace:  # the earlier run's files go only once this run's data loaded
         for name in (checkpoint.FILENAME, "config.toml", *OUTPUT_FILES):
             (out / name).unlink(missing_ok=True)
-    trainer = Trainer(cfg, bundle, out, progress=progress, parallel=parallel)
+        shutil.rmtree(out / TENSORBOARD_SUBDIR, ignore_errors=True)
+    trainer = Trainer(cfg, bundle, out, progress=progress, parallel=parallel, callbacks=callbacks)
     if payload is not None:
         check_layout(payload, bundle, str(source))
         trainer.restore(payload, str(source))

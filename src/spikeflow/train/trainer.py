@@ -19,7 +19,7 @@ from __future__ import annotations
 import copy
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,7 @@ from spikeflow.device import resolve_device
 from spikeflow.errors import UserError
 from spikeflow.train import checkpoint
 from spikeflow.train.batches import derive_seed, epoch_order, num_batches, take, to_device
+from spikeflow.train.callbacks import Callback, check_callbacks
 from spikeflow.train.config import TrainConfig, to_dict
 from spikeflow.train.encoding import encode_batch
 from spikeflow.train.metrics import Meter
@@ -60,8 +61,11 @@ class Trainer:
         cfg: the run's configuration. bundle: the data. out_dir: where checkpoints go.
         parallel: the process group (default: one process; see
             :func:`spikeflow.train.distributed.from_env`). ``cfg.batch_size`` is the global batch.
-        progress: show tqdm bars. on_batch_end: called as ``fn(trainer, epoch, batch)`` after
-            every training batch (``batch`` counts from 1), e.g. to stop after k batches in tests.
+        progress: show tqdm bars.
+        callbacks: :class:`~spikeflow.train.callbacks.Callback` objects whose hooks run at the
+            start and end of training, after every batch and after every epoch.
+        on_batch_end: called as ``fn(trainer, epoch, batch)`` after every training batch
+            (``batch`` counts from 1), after the callbacks; e.g. to stop after k batches.
     """
 
     def __init__(
@@ -72,6 +76,7 @@ class Trainer:
         *,
         parallel: SingleProcess | None = None,
         progress: bool = True,
+        callbacks: Sequence[Callback] = (),
         on_batch_end: Callable[[Trainer, int, int], None] | None = None,
     ) -> None:
         self.cfg = cfg
@@ -79,6 +84,7 @@ class Trainer:
         self.out_dir = Path(out_dir)
         self.parallel = parallel or SingleProcess()
         self.progress = progress and self.parallel.is_main
+        self.callbacks = check_callbacks(callbacks)
         self.on_batch_end = on_batch_end
         self.device = resolve_device(cfg.device)
         set_threads(cfg.threads, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
@@ -190,6 +196,8 @@ class Trainer:
                 bar.set_postfix(
                     loss=f"{m.loss_sum / m.count:.3f}", acc=f"{m.accuracy:.3f}", rate=f"{rate:.3f}"
                 )
+            for cb in self.callbacks:
+                cb.on_batch_end(self, self.epoch, self.batch)
             if self.on_batch_end is not None:
                 self.on_batch_end(self, self.epoch, self.batch)
             if self._should_stop() and self.batch < total:
@@ -225,8 +233,17 @@ class Trainer:
         """Train until ``epochs`` are done, early stopping, or a stop request.
 
         Returns ``"finished"``, ``"early_stopped"`` or ``"interrupted"``; a checkpoint is written
-        after every epoch and when interrupted.
+        after every epoch and when interrupted. The callbacks' ``on_train_start`` and
+        ``on_train_end`` run at the start and end, ``on_epoch_end`` after each full epoch.
         """
+        for cb in self.callbacks:
+            cb.on_train_start(self)
+        status = self._fit()
+        for cb in self.callbacks:
+            cb.on_train_end(self, status)
+        return status
+
+    def _fit(self) -> str:
         while self.epoch < self.cfg.epochs:
             if self.early_stop_due():
                 return "early_stopped"
@@ -234,6 +251,8 @@ class Trainer:
             done = self._run_epoch()
             if done:
                 self._end_epoch(time.perf_counter() - start)
+                for cb in self.callbacks:
+                    cb.on_epoch_end(self, self.history[-1])
             self.save_checkpoint()
             if not done or (self._should_stop() and self.epoch < self.cfg.epochs):
                 return "interrupted"
