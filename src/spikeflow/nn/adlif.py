@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -85,7 +86,7 @@ class AdLIF(ThresholdNeuron):
         rho_range: tuple[float, float] = RHO_RANGE,
         a_range: tuple[float, float] = A_RANGE,
         b_range: tuple[float, float] = B_RANGE,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if size is not None:
@@ -153,7 +154,14 @@ class RAdLIF(Recurrent):
     rest (as :class:`~spikeflow.nn.RLIF`).
     """
 
-    def __init__(self, size: int, connectivity: str = "dense", *, learn_recurrent=True, **kwargs):
+    def __init__(
+        self,
+        size: int,
+        connectivity: str = "dense",
+        *,
+        learn_recurrent: bool = True,
+        **kwargs: Any,
+    ) -> None:
         check_positive_int("size", size)
         neuron = AdLIF(size=size, **kwargs)
         super().__init__(neuron, size, connectivity, learn_recurrent=learn_recurrent)

@@ -27,6 +27,8 @@ class _Delays(nn.Module):
     :class:`DelayedLinear`."""
 
     time_major = True  # takes [T, B, ...] itself (not wrapped by Sequential)
+    positions: Tensor
+    sigma: Tensor
 
     def __init__(
         self,
