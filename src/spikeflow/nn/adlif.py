@@ -10,6 +10,7 @@ from torch import Tensor
 
 from spikeflow.errors import UserError, check_positive_int, check_range
 from spikeflow.functional import AdLIFParams, AdLIFState, adlif_step
+from spikeflow.kernels.adlif_fused import multi_step_adlif
 from spikeflow.nn.neuron import ThresholdNeuron, as_tensor, decay
 from spikeflow.nn.recurrent import Recurrent
 
@@ -58,7 +59,8 @@ class AdLIF(ThresholdNeuron):
         beta_range, rho_range, a_range, b_range: the bounds, ``(low, high)``; a given value
             outside them is an error.
         threshold, reset, v_reset, refractory, surrogate, detach_reset, learn_threshold, backend:
-            as :class:`~spikeflow.nn.LIF` (no fused kernel: the reference scan always runs).
+            as :class:`~spikeflow.nn.LIF`. Without a refractory period, CPU runs use a fused
+            kernel over the whole sequence (``backend="reference"``: the per-step scan).
 
     Example::
 
@@ -140,6 +142,11 @@ class AdLIF(ThresholdNeuron):
     def initial_state(self, x_t: Tensor) -> AdLIFState:
         z = torch.zeros_like(x_t)
         return AdLIFState(z, z.clone(), z.clone())
+
+    def _fused(self, x: Tensor, state: tuple, params: tuple) -> tuple[Tensor, tuple] | None:
+        """The fused CPU kernel (:mod:`spikeflow.kernels.adlif_fused`) where it applies."""
+        assert isinstance(state, AdLIFState) and isinstance(params, AdLIFParams)
+        return multi_step_adlif(x, state, params, self.backend)
 
     def extra_repr(self) -> str:
         size = f"size={self.size}, " if self.size is not None else ""
