@@ -4,8 +4,9 @@ Every layer is a synapse layer and a neuron layer, ``[T, B, N_in] -> [T, B, N]``
 backward of ``spikes.sum()`` (``--mode infer``: forward under ``torch.no_grad()``):
 
 - ``lif``: ``Linear -> LIF`` (the fused kernel where it applies: the baseline);
-- ``lif-reference``: ``Linear -> LIF(backend="reference")`` (the per-step scan that AdLIF runs);
-- ``adlif``: ``Linear -> AdLIF(size=N)`` (per-neuron parameters, reference scan);
+- ``lif-reference``: ``Linear -> LIF(backend="reference")`` (the per-step scan);
+- ``adlif``: ``Linear -> AdLIF(size=N)`` (per-neuron parameters, its fused CPU kernel);
+- ``adlif-reference``: the same with ``backend="reference"`` (the per-step scan);
 - ``delay``: ``Linear -> Delay(N, max_delay) -> LIF`` (one learnt delay per neuron);
 - ``delayed-linear``: ``DelayedLinear(N_in, N, max_delay) -> LIF`` (one learnt delay per synapse);
 - ``delayed-linear-rounded``: its ``rounded()`` copy (integer delays, as for inference).
@@ -26,7 +27,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _common import child_main, layer_step, machine, measure_interleaved, table, time_and_cpu
 
-LAYERS = ("lif", "lif-reference", "adlif", "delay", "delayed-linear", "delayed-linear-rounded")
+LAYERS = (
+    "lif",
+    "lif-reference",
+    "adlif",
+    "adlif-reference",
+    "delay",
+    "delayed-linear",
+    "delayed-linear-rounded",
+)
 
 
 def build(name: str, n_in: int, n: int, max_delay: int):
@@ -39,8 +48,9 @@ def build(name: str, n_in: int, n: int, max_delay: int):
         net = sf.nn.Sequential(nn.Linear(n_in, n), sf.nn.LIF(beta=0.9))
     elif name == "lif-reference":
         net = sf.nn.Sequential(nn.Linear(n_in, n), sf.nn.LIF(beta=0.9, backend="reference"))
-    elif name == "adlif":
-        net = sf.nn.Sequential(nn.Linear(n_in, n), sf.nn.AdLIF(size=n))
+    elif name in ("adlif", "adlif-reference"):
+        backend = "reference" if name == "adlif-reference" else "auto"
+        net = sf.nn.Sequential(nn.Linear(n_in, n), sf.nn.AdLIF(size=n, backend=backend))
     elif name == "delay":
         net = sf.nn.Sequential(nn.Linear(n_in, n), sf.nn.Delay(n, max_delay), sf.nn.LIF(beta=0.9))
     else:
