@@ -93,6 +93,8 @@ ACCEPTED = {
     ("train", "--clip-grad", "1e30"): "a bound no gradient reaches",
     ("train", "--channels", str(10**18)): "cnn widths, unused by the base run's mlp",
     ("train", "--tensorboard-every", str(10**18)): "test metrics and images after the last epoch only",
+    ("train", "--delays", "0"): "no delays",
+    ("train", "--delays", str(10**18)): "refused at allocation (the delay kernel)",
     ("sweep", "--n-trials", str(10**18)): "a long search, stopped with Ctrl-C and resumable",
     ("sweep", "--processes", str(10**18)): "at most n_trials run at once",
     ("train", "--lr", "1e30"): "trains as asked; a non-finite loss stops the run (test below)",

@@ -52,6 +52,11 @@ RUN_FLAGS = {
     "learn_beta": {"flag": True, "help": "learn the decay"},
     "backend": {"choices": BACKENDS, "help": "neuron kernels"},
     "dropout": {"type": float, "help": "dropout after hidden layers"},
+    "delays": {
+        "type": int,
+        "metavar": "MAX",
+        "help": "learnable synaptic delays of up to MAX steps on every Linear (mlp; 0 = none)",
+    },
     "loss": {"choices": losses.available()},
     "regularizer": {"choices": REGULARIZERS, "help": "spike-rate regulariser"},
     "reg_weight": {"type": float},

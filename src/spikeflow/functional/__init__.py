@@ -7,6 +7,9 @@ the time axis of ``[T, B, ...]`` inputs.
 from spikeflow.functional._core import RESET_MODES as RESET_MODES
 from spikeflow.functional._core import SpikeParams as SpikeParams
 from spikeflow.functional._core import fire_and_reset as fire_and_reset
+from spikeflow.functional.adlif import AdLIFParams as AdLIFParams
+from spikeflow.functional.adlif import AdLIFState as AdLIFState
+from spikeflow.functional.adlif import adlif_step as adlif_step
 from spikeflow.functional.alif import ALIFParams as ALIFParams
 from spikeflow.functional.alif import ALIFState as ALIFState
 from spikeflow.functional.alif import alif_step as alif_step

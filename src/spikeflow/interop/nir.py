@@ -29,6 +29,9 @@ Conventions (the NIR paper's continuous-time nodes, discretised with forward Eul
   loop ``lif -> w_rec -> lif`` (``w_rec`` a NIR ``Linear``; one-to-one weights as a diagonal matrix),
   the layout snnTorch writes. Import also accepts the loop flattened into the parent graph; the
   recurrent input of step ``t`` is the spikes of step ``t - 1``.
+- Delays (:mod:`spikeflow.interop.nir_delay`): a fixed ``Delay`` of ``d`` steps is NIR's ``Delay``
+  with ``delay = d * dt`` seconds; a fixed ``DelayedLinear`` (a delay per synapse) exports as the
+  equivalent subgraph ``fan_out -> delay -> weight``. Learnt delays are refused (``rounded()``).
 - Shapes exclude time and batch; ``Flatten`` dims count from the first non-batch dim.
 
 Resets. NIR's spiking neurons reset to ``v_reset`` ("zero" reset in spikeflow terms), which

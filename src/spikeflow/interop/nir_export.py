@@ -16,14 +16,25 @@ from torch import Tensor, nn
 
 from spikeflow.errors import UserError, check_range
 from spikeflow.functional import SpikeParams
+from spikeflow.interop.nir_delay import delay_to_nir
 from spikeflow.interop.nodes import LeakyIntegrator, Scale, Threshold
-from spikeflow.nn import IF, LIF, Dropout, Recurrent, Sequential, Synaptic, TimeDistributed
+from spikeflow.nn import (
+    IF,
+    LIF,
+    Delay,
+    DelayedLinear,
+    Dropout,
+    Recurrent,
+    Sequential,
+    Synaptic,
+    TimeDistributed,
+)
 
 SKIPPED = (nn.Identity, nn.Dropout, Dropout)
 SUPPORTED = (
     "Linear, Conv1d, Conv2d, Flatten, AvgPool2d (divisor_override=1 -> SumPool2d), Identity, "
-    "Dropout (skipped), LIF, PLIF, IF, Synaptic, RLIF/RSynaptic (Recurrent), and spikeflow.interop "
-    "LeakyIntegrator, Threshold, Scale"
+    "Dropout (skipped), LIF, PLIF, IF, Synaptic, RLIF/RSynaptic (Recurrent), fixed Delay and "
+    "DelayedLinear, and spikeflow.interop LeakyIntegrator, Threshold, Scale"
 )
 
 
@@ -218,8 +229,10 @@ def _input_shape(layers: list[nn.Module], input_shape: tuple[int, ...] | None) -
     if input_shape is not None:
         return tuple(int(s) for s in input_shape)
     first = next((la for la in layers if not isinstance(la, SKIPPED)), None)
-    if isinstance(first, nn.Linear):
+    if isinstance(first, nn.Linear | DelayedLinear):
         return (first.in_features,)
+    if isinstance(first, Delay):
+        return (first.features,)
     if isinstance(first, Recurrent):
         return (first.size,)
     raise UserError(
@@ -269,6 +282,9 @@ def to_nir(
             node = _integrator(layer, shape, dt, what)
         elif isinstance(layer, LIF | IF | Synaptic):
             node = _neuron(layer, shape, dt, strict, what)
+        elif isinstance(layer, Delay | DelayedLinear):
+            node = delay_to_nir(layer, dt, what)
+            shape = (layer.out_features,) if isinstance(layer, DelayedLinear) else shape
         else:
             node = _stateless(layer, shape, what)
             shape = _out_shape(layer, shape)

@@ -17,13 +17,14 @@ import torch
 from torch import nn
 
 from spikeflow.errors import UserError, check_choice, check_range
+from spikeflow.interop.nir_delay import delay_from_nir
 from spikeflow.interop.nodes import LeakyIntegrator, Scale, Threshold
 from spikeflow.nn import IF, LIF, Recurrent, Sequential, Synaptic
 
 NEURONS = (nir.LIF, nir.IF, nir.CubaLIF, nir.LI, nir.CubaLI, nir.I)
 SUPPORTED = (
     "Input, Output, Affine, Linear, Scale, Conv1d, Conv2d, Flatten, SumPool2d, "
-    "AvgPool2d, IF, I, LI, LIF, CubaLI, CubaLIF, Threshold, and recurrent (sub)graphs of a "
+    "AvgPool2d, IF, I, LI, LIF, CubaLI, CubaLIF, Threshold, Delay, and recurrent (sub)graphs of a "
     "LIF/CubaLIF/IF node looped through a Linear/Affine node"
 )
 
@@ -267,6 +268,8 @@ def _modules(graph: nir.NIRGraph, dt: float, surrogate: str) -> list[nn.Module]:
                 modules.extend(_recurrent(neuron, graph.nodes[loops[name]], what))
             else:
                 modules.extend([*_input_map(neuron.gain, neuron.offset), neuron.module])
+        elif isinstance(node, nir.Delay):
+            modules.append(delay_from_nir(node, dt, what))
         else:
             modules.extend(_stateless(node, surrogate, what))
     return modules

@@ -29,6 +29,8 @@ class NeuronKind:
             ``reset``, ``surrogate`` and ``backend``; ``None`` when models cannot be built with it.
         fused: the fused kernels run it (its ``kind`` is a kernel plan's kind).
         nir: :func:`spikeflow.interop.to_nir` exports it (else it raises a UserError).
+        sized: the class takes ``size=N`` (the layer's width) for per-neuron parameters, which
+            :func:`make_neuron` passes where the model knows the width.
     """
 
     cls: type[snn.Neuron]
@@ -36,6 +38,7 @@ class NeuronKind:
     options: tuple[str, ...] | None
     fused: bool
     nir: bool
+    sized: bool = False
 
     @property
     def trainable(self) -> bool:
@@ -63,6 +66,17 @@ NEURON_KINDS.register(
     ),
 )
 NEURON_KINDS.register(
+    "adlif",
+    NeuronKind(
+        snn.AdLIF,
+        "Adaptive LIF neuron with an adaptation current (adLIF)",
+        ("beta", "learn_beta"),
+        False,
+        False,
+        sized=True,
+    ),
+)
+NEURON_KINDS.register(
     "izhikevich", NeuronKind(snn.Izhikevich, "Izhikevich neuron", None, False, False)
 )
 
@@ -83,7 +97,7 @@ class NeuronConfig:
 
     Attributes:
         kind: one of :func:`trainable_kinds` (``"lif"``, ``"if"``, ``"plif"``, ``"alif"``,
-            ``"synaptic"``).
+            ``"synaptic"``, ``"adlif"``).
         beta: membrane decay per step in [0, 1] (unused by ``"if"``; initial value for ``"plif"``).
         threshold: firing threshold (> 0), in the units of the input current.
         reset: ``"subtract" | "zero" | "none"``.
@@ -115,17 +129,21 @@ class NeuronConfig:
         return asdict(self)
 
 
-def make_neuron(cfg: NeuronConfig) -> snn.Neuron:
+def make_neuron(cfg: NeuronConfig, size: int | None = None) -> snn.Neuron:
     """A fresh neuron module for one layer of a model.
 
     Arguments:
         cfg: the model's neuron options.
+        size: the layer's width ``N``, given to a ``sized`` kind for per-neuron parameters
+            (ignored by the others); ``None``: shared scalar parameters.
 
     Returns:
         The module of kind ``cfg.kind``.
     """
     kind = NEURON_KINDS.get(cfg.kind)
     options = {k: getattr(cfg, k) for k in kind.options or ()}
+    if kind.sized and size is not None:
+        options["size"] = size
     return kind.cls(
         threshold=cfg.threshold,
         reset=cfg.reset,

@@ -72,7 +72,8 @@ def build(
         name: ``"mlp"``, ``"cnn"``, ``"rsnn"`` or another registered name.
         input_shape: shape of one time step of one sample, e.g. ``(1, 28, 28)``.
         num_classes: output neurons.
-        config: the model's own options (``hidden``, ``channels``, ``dropout``, ``connectivity``)
+        config: the model's own options (``hidden``, ``channels``, ``dropout``, ``connectivity``,
+            ``delays``)
             and the neuron options ``neuron`` (kind), ``beta``, ``threshold``, ``reset``,
             ``surrogate``, ``learn_beta``, ``backend``.
 
@@ -91,6 +92,6 @@ def build(
         raise UserError(f"model {name!r} got an option it does not take: {err}") from err
 
 
-register("mlp", SpikingMLP, ("hidden", "dropout"))
+register("mlp", SpikingMLP, ("hidden", "dropout", "delays"))
 register("cnn", SpikingCNN, ("channels", "hidden", "dropout"))
 register("rsnn", RecurrentSNN, ("hidden", "connectivity", "dropout"))

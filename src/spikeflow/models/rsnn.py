@@ -14,7 +14,8 @@ from spikeflow.nn.recurrent import CONNECTIVITY
 
 
 class RecurrentSNN(SpikingClassifier):
-    """Spiking layers that feed their own spikes back (``RLIF`` for ``neuron.kind="lif"``).
+    """Spiking layers that feed their own spikes back (``RLIF`` for ``neuron.kind="lif"``,
+    ``RAdLIF`` with per-neuron parameters for ``"adlif"``).
 
     Each hidden layer receives ``W_in x[t] + W_rec s[t-1]`` (see :class:`spikeflow.nn.Recurrent`).
 
@@ -47,7 +48,7 @@ class RecurrentSNN(SpikingClassifier):
             check_positive_int("hidden", width)
             layers += [
                 nn.Linear(width_in, width),
-                snn.Recurrent(make_neuron(neuron), width, connectivity),
+                snn.Recurrent(make_neuron(neuron, width), width, connectivity),
             ]
             if dropout:
                 layers.append(nn.Dropout(dropout))

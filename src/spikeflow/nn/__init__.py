@@ -1,6 +1,11 @@
 """Spiking neuron modules and containers over time-major spike trains ``[T, B, ...]``."""
 
+from spikeflow.nn.adlif import AdLIF as AdLIF
+from spikeflow.nn.adlif import RAdLIF as RAdLIF
 from spikeflow.nn.alif import ALIF as ALIF
+from spikeflow.nn.delay import Delay as Delay
+from spikeflow.nn.delay import DelayedLinear as DelayedLinear
+from spikeflow.nn.delay import sharpen_delays as sharpen_delays
 from spikeflow.nn.izhikevich import PRESETS as IZHIKEVICH_PRESETS
 from spikeflow.nn.izhikevich import Izhikevich as Izhikevich
 from spikeflow.nn.layers import Dropout as Dropout
@@ -23,13 +28,18 @@ __all__ = [
     "LIF",
     "PLIF",
     "RLIF",
+    "AdLIF",
+    "Delay",
+    "DelayedLinear",
     "Dropout",
     "Izhikevich",
     "Neuron",
+    "RAdLIF",
     "RSynaptic",
     "Recurrent",
     "Sequential",
     "Synaptic",
     "ThresholdNeuron",
     "TimeDistributed",
+    "sharpen_delays",
 ]

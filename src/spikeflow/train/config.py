@@ -16,7 +16,7 @@ from spikeflow import loss as losses
 from spikeflow.config import split_sections
 from spikeflow.deprecation import warn_renamed
 from spikeflow.device import DEVICES
-from spikeflow.errors import check_choice, check_positive_int, check_range
+from spikeflow.errors import UserError, check_choice, check_positive_int, check_range
 from spikeflow.train.encoding import ENCODER_REGISTRY
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -63,6 +63,7 @@ class TrainConfig:
     surrogate: str = "atan"
     learn_beta: bool = False
     dropout: float = 0.0
+    delays: int = 0
     backend: str = "auto"
     # [train]
     epochs: int = 20
@@ -112,7 +113,7 @@ class TrainConfig:
         for name in ("limit_train", "limit_test"):
             if getattr(self, name) is not None:
                 check_positive_int(name, getattr(self, name))
-        for name in ("patience", "threads", "seed"):
+        for name in ("patience", "threads", "seed", "delays"):
             check_positive_int(name, getattr(self, name), allow_zero=True)
         check_range("threads", self.threads, 0, MAX_THREADS)
         for name in ("hidden", "channels"):
@@ -124,6 +125,11 @@ class TrainConfig:
         for name in ("weight_decay", "clip_grad", "reg_weight"):
             check_range(name, getattr(self, name), 0)
         check_range("reg_rate", self.reg_rate, 0, 1)
+        if self.delays and "delays" not in models.registry.options(self.model):
+            raise UserError(
+                f"delays={self.delays} is not valid for model {self.model!r}; expected 0, or a "
+                "model with learnable delays (mlp)"
+            )
         # Builds the neuron options once, so a bad beta/threshold/reset/surrogate fails here.
         models.NeuronConfig(
             self.neuron,

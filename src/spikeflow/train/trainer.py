@@ -32,6 +32,7 @@ from spikeflow import models
 from spikeflow.data.bundle import DataBundle
 from spikeflow.device import resolve_device
 from spikeflow.errors import UserError
+from spikeflow.nn.delay import sharpen_delays
 from spikeflow.train import checkpoint
 from spikeflow.train.batches import derive_seed, epoch_order, num_batches, take, to_device
 from spikeflow.train.callbacks import Callback, check_callbacks
@@ -175,6 +176,7 @@ class Trainer:
     def _run_epoch(self) -> bool:
         """Train the rest of epoch ``self.epoch``; False when stopped before its end."""
         self.model.train()
+        sharpen_delays(self.model, self.epoch, self.cfg.epochs)
         order = epoch_order(len(self.train_set), self.cfg.seed, self.epoch)
         size = self.cfg.batch_size
         total = num_batches(len(order), size)
