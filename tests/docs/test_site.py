@@ -175,11 +175,11 @@ def test_no_internal_link_is_broken(visits, server):
 
 
 def test_search_returns_results(server, browser):
-    page = browser.new_page()
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(server, wait_until="load")
-    page.locator("label[for='__search']").first.click()
     box = page.locator("input[data-md-component='search-query']")
-    box.fill(SEARCH_QUERY)
+    box.click()
+    box.press_sequentially(SEARCH_QUERY, delay=50)  # Material searches on key events
     results = page.locator(".md-search-result__item")
     results.first.wait_for(timeout=20_000)
     assert results.count() > 0
