@@ -66,15 +66,16 @@ convert: $(STAMP)
 # (results kept in build/docs/ until a script or the library changes); --strict fails on any
 # warning. docs-check opens every page of the built site in headless chromium (Debian's).
 DOCS_STAMP := $(VENV)/.installed-docs
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
 $(DOCS_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[docs-check]'
 	touch $@
 
 docs: $(DOCS_STAMP)
-	$(BIN)/mkdocs build --strict
+	$(MKDOCS) build --strict
 
 docs-serve: $(DOCS_STAMP)
-	$(BIN)/mkdocs serve --strict --dev-addr 127.0.0.1:8000
+	$(MKDOCS) serve --strict --dev-addr 127.0.0.1:8000
 
 docs-check: docs
 	test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium chromium-driver; }
