@@ -132,8 +132,8 @@ for name, curve in curves.items():
 # percentile sets each threshold below the rare largest activations, so neurons fire sooner
 # and the first steps already carry the answer; the layer maximum is safer against saturation
 # but slower to start. On these small digits both reach the ANN within a few steps; deeper
-# networks on harder data need more (the Fashion-MNIST CNN of the [results](../results.md)
-# needs about 64 steps). A QCFS network is trained for its quantisation, which is what lets its
+# networks on harder data need more (the Fashion-MNIST CNN of the [results](../results.md) is
+# measured at T = 64, where it matches its ANN). A QCFS network is trained for its quantisation, which is what lets its
 # SNN match the ANN after about `L` steps.
 #
 # The whole experiment, with the ANN's training, the energy at every `T` and the plot, is one
