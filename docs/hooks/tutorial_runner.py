@@ -3,7 +3,9 @@ and the figures each cell saved.
 
     python docs/hooks/tutorial_runner.py docs/tutorials/01_neuron.py OUT_DIR
 
-writes ``OUT_DIR/01_neuron.md`` and ``OUT_DIR/figures/01_neuron-*.png``. The script runs in
+writes ``OUT_DIR/01_neuron.md`` and ``OUT_DIR/figures/01_neuron-*.png``. More ``SCRIPT OUT_DIR``
+pairs run one after the other in the same process (the test suite does this to pay for the
+imports once); a script that fails writes ``OUT_DIR/error.txt`` and the others still run. The script runs in
 ``OUT_DIR/work`` as its working directory, cell by cell in one namespace, exactly as
 ``python 01_neuron.py`` would run it; a figure is every PNG or SVG file a cell writes (or
 rewrites) at the top of the working directory. An exception in a cell ends the run with exit
@@ -142,6 +144,8 @@ def run(script: Path, out_dir: Path) -> dict:
                 blocks.append(f"![{alt}](figures/{target})")
     finally:
         os.chdir(cwd)
+        if "matplotlib.pyplot" in sys.modules:  # the next script starts with no open figures
+            sys.modules["matplotlib.pyplot"].close("all")
     seconds = time.perf_counter() - started
     if blocks and blocks[0].startswith("# "):
         blocks.insert(1, _header(script, quick, seconds))
@@ -153,16 +157,23 @@ def run(script: Path, out_dir: Path) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    if len(argv) != 2:
-        print("usage: tutorial_runner.py SCRIPT OUT_DIR", file=sys.stderr)
+    if not argv or len(argv) % 2:
+        print("usage: tutorial_runner.py SCRIPT OUT_DIR [SCRIPT OUT_DIR ...]", file=sys.stderr)
         return 2
-    try:
-        summary = run(Path(argv[0]), Path(argv[1]).resolve())
-    except Exception:
-        traceback.print_exc()
-        return 1
-    print(json.dumps(summary))
-    return 0
+    failed = 0
+    for script, out in zip(argv[::2], argv[1::2], strict=True):
+        out_dir = Path(out).resolve()
+        try:
+            summary = run(Path(script), out_dir)
+        except Exception:
+            failed += 1
+            print(f"tutorial {script} failed:", file=sys.stderr)
+            traceback.print_exc()
+            out_dir.mkdir(parents=True, exist_ok=True)
+            (out_dir / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
+            continue
+        print(json.dumps(summary))
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

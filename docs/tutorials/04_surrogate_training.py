@@ -130,6 +130,7 @@ fig, (ax_c, ax_b) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
 epochs = range(1, EPOCHS + 1)
 for name, r in results.items():
     ax_c.plot(epochs, [100 * a for a in r["accuracy"]], "o-", ms=3, label=name)
+ax_c.set_xticks(list(epochs))
 ax_c.set_xlabel("epoch")
 ax_c.set_ylabel("test accuracy (%)")
 ax_c.set_title("test accuracy per epoch", loc="left")

@@ -44,14 +44,16 @@ def _runner():
     return module
 
 
-def run_script(script: Path, out_dir: Path) -> subprocess.CompletedProcess:
+def run_scripts(*pairs: tuple[Path, Path]) -> subprocess.CompletedProcess:
+    """Run ``(script, out_dir)`` pairs in one runner process, at small settings."""
     env = dict(os.environ, SPIKEFLOW_DOCS_QUICK="1", MPLBACKEND="Agg")
+    args = [str(part) for pair in pairs for part in pair]
     return subprocess.run(
-        [sys.executable, str(RUNNER_PATH), str(script), str(out_dir)],
+        [sys.executable, str(RUNNER_PATH), *args],
         env=env,
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=1800,
         check=False,
     )
 
@@ -60,18 +62,29 @@ def test_every_tutorial_has_its_figures_listed():
     assert [s.stem for s in SCRIPTS] == list(FIGURES)
 
 
+@pytest.fixture(scope="module")
+def quick_runs(tmp_path_factory):
+    """Every tutorial run once, all in one process (the imports are paid for once)."""
+    root = tmp_path_factory.mktemp("tutorials")
+    done = run_scripts(*((script, root / script.stem) for script in SCRIPTS))
+    return root, done
+
+
 @pytest.mark.parametrize("script", SCRIPTS, ids=lambda s: s.stem)
-def test_tutorial_runs_and_draws_its_figures(script, tmp_path):
-    done = run_script(script, tmp_path)
-    assert done.returncode == 0, done.stderr[-4000:]
-    page = (tmp_path / f"{script.stem}.md").read_text(encoding="utf-8")
+def test_tutorial_runs_and_draws_its_figures(script, quick_runs):
+    root, done = quick_runs
+    out = root / script.stem
+    error = out / "error.txt"
+    assert not error.exists(), error.read_text()
+    assert (out / "summary.json").exists(), done.stderr[-4000:]
+    page = (out / f"{script.stem}.md").read_text(encoding="utf-8")
     assert page.startswith("# ")
     assert "Quick build" in page
-    made = sorted(p.name for p in (tmp_path / "figures").iterdir())
+    made = sorted(p.name for p in (out / "figures").iterdir())
     expected = [f"{script.stem}-{name}" for name in FIGURES[script.stem]]
     assert made == sorted(expected)
     for name in expected:
-        figure = tmp_path / "figures" / name
+        figure = out / "figures" / name
         assert figure.read_bytes()[:8] == PNG
         assert figure.stat().st_size > 10_000, f"{name} is nearly empty"
         assert f"](figures/{name})" in page
@@ -104,7 +117,7 @@ def test_runner_writes_code_output_and_figures_in_order(tmp_path):
         "os.utime('b.png', ns=(10**18, 10**18))\nos.utime('a.png', ns=(2 * 10**18, 2 * 10**18))\n"
         "# %%\nprint('two\\rthree')\n",
     )
-    done = run_script(script, tmp_path / "out")
+    done = run_scripts((script, tmp_path / "out"))
     assert done.returncode == 0, done.stderr
     page = (tmp_path / "out" / "t.md").read_text()
     assert "```text\none\n```" in page
@@ -118,8 +131,19 @@ def test_runner_writes_code_output_and_figures_in_order(tmp_path):
 
 def test_runner_fails_on_an_exception_naming_the_script_line(tmp_path):
     script = _write(tmp_path, "# %%\nprint('before')\n\n# %%\nx = 1\nraise ValueError('boom')\n")
-    done = run_script(script, tmp_path / "out")
+    done = run_scripts((script, tmp_path / "out"))
     assert done.returncode == 1
     assert f'File "{script}", line 6' in done.stderr
     assert "ValueError: boom" in done.stderr
     assert not (tmp_path / "out" / "t.md").exists()
+    assert "ValueError: boom" in (tmp_path / "out" / "error.txt").read_text()
+
+
+def test_runner_runs_the_next_script_after_a_failure(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("# %%\nraise RuntimeError('first')\n", encoding="utf-8")
+    good = tmp_path / "good.py"
+    good.write_text("# %% [markdown]\n# # Good\n\n# %%\nprint('ran')\n", encoding="utf-8")
+    done = run_scripts((bad, tmp_path / "bad"), (good, tmp_path / "good"))
+    assert done.returncode == 1
+    assert "```text\nran\n```" in (tmp_path / "good" / "good.md").read_text()
