@@ -27,8 +27,8 @@ from torch import nn
 import spikeflow as sf
 
 QUICK = os.environ.get("SPIKEFLOW_DOCS_QUICK") == "1"  # small settings for the test suite
-EPOCHS = 15 if QUICK else 150  # full-batch epochs of the ANN
-STEPS = [1, 2, 4, 8, 16, 32, 64] + ([] if QUICK else [128, 256])
+EPOCHS = 4 if QUICK else 150  # epochs of the ANN
+STEPS = [1, 2, 4, 8, 16, 32] + ([] if QUICK else [64, 128, 256])
 
 bundle = sf.data.load("digits", seed=0)
 

@@ -39,7 +39,7 @@ def tensors(dataset, limit=None):
 
 
 x_train, y_train = tensors(bundle.train, 256 if QUICK else None)
-x_test, y_test = tensors(bundle.test)
+x_test, y_test = tensors(bundle.test, 128 if QUICK else None)
 
 # %% [markdown]
 # ## A trained network and its report
