@@ -11,7 +11,7 @@ TORCH ?= torch==2.13.0
 WORKERS ?= auto
 
 .PHONY: demo test test-threads test-slow bench lint typecheck check wheel-check format fashion \
-	convert coverage clean clean-cache
+	convert coverage clean clean-cache docs docs-serve docs-check
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (Python 3.11 is required)"; exit 1; }
@@ -40,7 +40,7 @@ test-threads: $(STAMP)
 	done
 
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -q -m slow
+	$(BIN)/python -m pytest -q -m "slow and not browser"
 
 # line coverage of src/ over the default suite; missing lines listed per file
 coverage: $(STAMP)
@@ -61,6 +61,25 @@ convert: $(STAMP)
 	  --num-steps 4,8,16,32,64,128 --out runs/convert-digits-mlp
 	$(BIN)/spikeflow convert --dataset digits --model mlp --epochs 60 --activation qcfs --levels 8 \
 	  --num-steps 4,8,16,32,64,128 --out runs/convert-digits-mlp-qcfs
+
+# The documentation site (mkdocs.yml): the tutorials under docs/tutorials/ run during the build
+# (results kept in build/docs/ until a script or the library changes); --strict fails on any
+# warning. docs-check opens every page of the built site in headless chromium (Debian's).
+DOCS_STAMP := $(VENV)/.installed-docs
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[docs-check]'
+	touch $@
+
+docs: $(DOCS_STAMP)
+	$(MKDOCS) build --strict
+
+docs-serve: $(DOCS_STAMP)
+	$(MKDOCS) serve --strict --dev-addr 127.0.0.1:8000
+
+docs-check: docs
+	test -x /usr/bin/chromium || { apt-get update && apt-get install -y chromium chromium-driver; }
+	$(BIN)/python -m pytest -q -p no:randomly -m browser tests/docs/test_site.py
 
 # Peer libraries (snnTorch, SpikingJelly, Norse, Brian2) live in their own environment, never in .venv.
 BENCH := .venv-bench
@@ -113,4 +132,4 @@ clean-cache:
 	find src -path '*__pycache__*' \( -name '*.nbi' -o -name '*.nbc' -o -name '*.lock' \) -delete
 
 clean: clean-cache
-	rm -rf $(VENV) runs .pytest_cache build dist
+	rm -rf $(VENV) runs .pytest_cache build dist site site-check

@@ -362,8 +362,9 @@ def estimate(
             :class:`~spikeflow.nn.Neuron`).
         x: the model's input ``[T, B, ...]``: analog currents or encoded spikes. Counts are averaged
             over the ``B`` samples.
-        pj_per_ac, pj_per_mac: energy of one accumulate and one multiply-accumulate, in pJ
-            (defaults: 0.9 and 4.6, 32-bit float at 45 nm, Horowitz 2014).
+        pj_per_ac: energy of one accumulate, in pJ (default 0.9: 32-bit float at 45 nm,
+            Horowitz 2014).
+        pj_per_mac: energy of one multiply-accumulate, in pJ (default 4.6, same source).
         ann_passes: passes of the equivalent ANN per inference (1 for a static input).
 
     Returns:

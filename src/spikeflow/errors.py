@@ -44,8 +44,10 @@ def check_range(
     Arguments:
         name: the argument's name, as the user wrote it (``"lr"``, ``"--dt"``).
         value: the value received.
-        low, high: the bounds (``None``: unbounded).
-        low_open, high_open: exclude the bound itself.
+        low: the lower bound (``None``: unbounded).
+        high: the upper bound (``None``: unbounded).
+        low_open: exclude ``low`` itself.
+        high_open: exclude ``high`` itself.
         allow_inf: accept an infinite value that lies in the range.
 
     Returns:

@@ -1,6 +1,6 @@
-"""Every training feature the README lists, end to end on a few samples: one epoch lowers the
-training loss; runs with checkpoints resume exactly; the model registry and a user-defined neuron
-plug in."""
+"""Every training feature the user guide (docs/guide/training.md) lists, end to end on a few
+samples: one epoch lowers the training loss; runs with checkpoints resume exactly; the model
+registry and a user-defined neuron plug in."""
 
 from __future__ import annotations
 

@@ -50,7 +50,9 @@ class SpikingMaxPool(nn.Module):
     Counts start at zero on every call: a stream cut into chunks restarts them.
 
     Arguments:
-        kernel_size, stride, padding: as ``nn.MaxPool1d`` / ``nn.MaxPool2d``.
+        kernel_size: window size, as ``nn.MaxPool1d`` / ``nn.MaxPool2d``.
+        stride: window stride (default ``kernel_size``), as there.
+        padding: zero padding, as there.
         dims: 1 or 2 spatial dims.
     """
 

@@ -84,7 +84,8 @@ def load(
         data_dir: where the files are (``None``: the dataset's default place).
         seed: seed of the split and of the limits (the same seed gives the same samples).
         val_fraction: stratified share of the training set held out for validation, in [0, 1).
-        limit_train, limit_test: use only this many samples (a seeded random subset).
+        limit_train: use only this many training samples (a seeded random subset).
+        limit_test: use only this many test samples (a seeded random subset).
         options: the dataset's own options (see :func:`info`), e.g. ``transform``.
 
     Returns:

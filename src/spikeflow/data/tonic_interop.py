@@ -97,7 +97,8 @@ def tonic_bundle(
     """A :class:`DataBundle` (time-major batches) from a tonic train and test dataset.
 
     Arguments:
-        train, test: tonic datasets of the same sensor.
+        train: the tonic training dataset.
+        test: the tonic test dataset, of the same sensor.
         transform: as in :func:`from_tonic`.
 
     Returns:

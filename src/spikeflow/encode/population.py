@@ -46,7 +46,8 @@ def population(
     Arguments:
         x: values ``[B, ...]``, floating and finite (usually within ``[low, high]``).
         num_neurons: neurons per value ``N`` (a positive int).
-        low, high: range covered by the preferred values.
+        low: the smallest preferred value.
+        high: the largest preferred value.
         sigma: width of each tuning curve in the units of ``x`` (``> 0``); default: the spacing
             between neighbouring centres, ``(high - low) / (N - 1)`` (``high - low`` if ``N = 1``).
 

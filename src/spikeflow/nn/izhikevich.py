@@ -30,7 +30,10 @@ class Izhikevich(ThresholdNeuron):
     Arguments:
         preset: ``"regular_spiking"`` (default), ``"fast_spiking"``, ``"bursting"``
             (intrinsically bursting), ``"chattering"``, ``"low_threshold_spiking"``; or give
-        a, b, c, d: the model parameters (override the preset's).
+        a: recovery time scale (overrides the preset's).
+        b: sensitivity of the recovery variable ``u`` to ``v`` (overrides the preset's).
+        c: ``v`` after a spike, in mV (overrides the preset's).
+        d: jump of ``u`` after a spike (overrides the preset's).
         dt: step in ms (default 0.25, fine enough for the single-neuron firing patterns of
             Izhikevich (2004); his 2003 network code uses ``dt=1.0, substeps=2``).
         substeps: forward-Euler sub-steps for ``v`` per step (default 1).

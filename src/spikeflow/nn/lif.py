@@ -25,11 +25,12 @@ class LIF(ThresholdNeuron):
 
     Arguments:
         beta: membrane decay per step in [0, 1] (scalar or per-neuron tensor); or give
-        tau, dt: time constant and step (same unit) for ``beta = exp(-dt / tau)``.
-        threshold: firing threshold. reset: ``"subtract" | "zero" | "none"``. v_reset: value of the
-            ``"zero"`` reset. refractory: steps. surrogate: name or :class:`~spikeflow.surrogate.Surrogate`.
-        learn_beta, learn_threshold: make them ``nn.Parameter`` s. detach_reset: no gradient through
-            the reset. backend: ``"auto" | "reference" | "cpu" | "triton"`` (fused kernels).
+        tau: membrane time constant, with ``dt``, for ``beta = exp(-dt / tau)``.
+        dt: time step, in the unit of ``tau``.
+        learn_beta: make ``beta`` an ``nn.Parameter``.
+        **kwargs: ``threshold``, ``reset``, ``v_reset``, ``refractory``, ``surrogate``,
+            ``learn_threshold``, ``detach_reset``, ``backend``: see
+            :class:`~spikeflow.nn.ThresholdNeuron`.
 
     Example::
 

@@ -230,10 +230,14 @@ class ThresholdNeuron(Neuron):
     """A neuron that fires at a threshold and resets: the arguments common to the LIF family.
 
     Arguments:
-        threshold: firing threshold (scalar or per-neuron). reset: ``"subtract" | "zero" | "none"``.
-        v_reset: membrane value after a ``"zero"`` reset. refractory: steps after a spike with input
-        ignored, ``v`` held and no spike. surrogate: name or instance. detach_reset: no gradient through
-        the reset. learn_threshold: make the threshold an ``nn.Parameter``. backend: fused kernel choice.
+        threshold: firing threshold (scalar or per-neuron).
+        reset: ``"subtract" | "zero" | "none"``.
+        v_reset: membrane value after a ``"zero"`` reset.
+        refractory: steps after a spike with input ignored, ``v`` held and no spike.
+        surrogate: name or :class:`~spikeflow.surrogate.Surrogate` instance.
+        detach_reset: no gradient through the reset.
+        learn_threshold: make the threshold an ``nn.Parameter``.
+        backend: fused kernel choice, ``"auto" | "reference" | "cpu" | "triton"``.
     """
 
     def __init__(

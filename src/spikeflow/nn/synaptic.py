@@ -15,7 +15,12 @@ class Synaptic(ThresholdNeuron):
     Arguments:
         alpha: synaptic-current decay per step in [0, 1] (or ``tau_syn`` with ``dt``).
         beta: membrane decay per step in [0, 1] (or ``tau_mem`` with ``dt``).
-        learn_alpha, learn_beta: make them learnable. Other arguments as :class:`~spikeflow.nn.LIF`.
+        tau_syn: synaptic time constant, with ``dt``, for ``alpha = exp(-dt / tau_syn)``.
+        tau_mem: membrane time constant, with ``dt``, for ``beta = exp(-dt / tau_mem)``.
+        dt: time step, in the unit of the time constants.
+        learn_alpha: make ``alpha`` learnable.
+        learn_beta: make ``beta`` learnable.
+        **kwargs: the threshold and reset arguments of :class:`~spikeflow.nn.ThresholdNeuron`.
     """
 
     step_fn = staticmethod(synaptic_step)

@@ -50,12 +50,18 @@ class STDP:
     """A pair or triplet STDP rule (see the module docstring for the update).
 
     Arguments:
-        tau_plus, tau_minus: time constants (ms) of the fast pre and post traces.
-        a_plus, a_minus: pair potentiation and depression amplitudes (>= 0).
-        tau_x, tau_y: time constants (ms) of the slow pre and post traces (triplet terms).
-        a3_plus, a3_minus: triplet amplitudes (>= 0); 0 gives the pair rule.
-        w_min, w_max: weight bounds.
-        mode: ``"additive"`` or ``"multiplicative"``. pairing: ``"all"`` or ``"nearest"``.
+        tau_plus: time constant (ms) of the fast presynaptic trace.
+        tau_minus: time constant (ms) of the fast postsynaptic trace.
+        a_plus: pair potentiation amplitude (>= 0).
+        a_minus: pair depression amplitude (>= 0).
+        tau_x: time constant (ms) of the slow presynaptic trace (triplet term).
+        tau_y: time constant (ms) of the slow postsynaptic trace (triplet term).
+        a3_plus: triplet potentiation amplitude (>= 0); 0 gives the pair rule.
+        a3_minus: triplet depression amplitude (>= 0); 0 gives the pair rule.
+        w_min: lower weight bound.
+        w_max: upper weight bound.
+        mode: ``"additive"`` or ``"multiplicative"``.
+        pairing: ``"all"`` or ``"nearest"``.
     """
 
     tau_plus: float = 20.0

@@ -210,9 +210,10 @@ def neuron(
         refractory: refractory period in steps (0 for none).
         dt: time between steps, in ``time_unit``.
         time_unit: unit of the time axis (``"step"``, ``"ms"``, ...).
-        title, subtitle: heading and an optional second line (parameters, say).
-        current_label, threshold_label: y-axis label of the input panel, legend label of the
-            threshold line.
+        title: heading of the figure.
+        subtitle: an optional second line (parameters, say).
+        current_label: y-axis label of the input panel.
+        threshold_label: legend label of the threshold line.
 
     Returns:
         The matplotlib :class:`~matplotlib.figure.Figure`; write it with :func:`save`.

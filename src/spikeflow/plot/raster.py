@@ -88,12 +88,14 @@ def raster(
 
     Arguments:
         spikes: ``[T, N]`` (any non-zero value is a spike).
-        dt, time_unit: time between steps and its unit (``"step"``, ``"ms"``, ``"s"``, ...).
+        dt: time between steps, in ``time_unit``.
+        time_unit: unit of the time axis (``"step"``, ``"ms"``, ``"s"``, ...).
         groups: optional ``[(name, size), ...]`` splitting the neurons, in order, into coloured
             groups (for example ON/OFF channels or excitatory/inhibitory cells).
         population_rate: add a panel with the population firing rate over time.
         stimulus: optional 2-D image ``[H, W]`` (the encoded input, say) drawn beside the raster.
-        title, neuron_label: heading and y-axis label.
+        title: heading of the figure.
+        neuron_label: y-axis label.
 
     Returns:
         The matplotlib :class:`~matplotlib.figure.Figure`.
@@ -247,7 +249,8 @@ def layer_rasters(
     Arguments:
         spikes: one array ``[T, N_l]`` per layer, all with the same ``T``.
         names: a name per layer (default ``"layer 1"``, ...).
-        dt, time_unit: time between steps and its unit.
+        dt: time between steps, in ``time_unit``.
+        time_unit: unit of the time axis.
         title: heading of the figure.
     """
     if isinstance(spikes, np.ndarray) or hasattr(spikes, "detach") or len(spikes) == 0:

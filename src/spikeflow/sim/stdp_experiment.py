@@ -74,10 +74,15 @@ def run_stdp_experiment(
     and classify the test set (progress on stderr).
 
     Arguments:
-        dataset: one of :data:`DATASETS`. neurons: excitatory neurons. epochs: passes.
-        train_limit, test_limit: use only the first N samples. max_rate: input rate (Hz) of a
-            white pixel; w_total: sum of each neuron's input weights (defaults per dataset).
-        seed: seed of the network and the presentation order. data_dir: the dataset's folder.
+        dataset: one of :data:`DATASETS`.
+        neurons: number of excitatory neurons.
+        epochs: passes over the training set.
+        train_limit: use only the first N training samples.
+        test_limit: use only the first N test samples.
+        max_rate: input rate (Hz) of a white pixel (default per dataset).
+        w_total: sum of each neuron's input weights (default per dataset).
+        seed: seed of the network and the presentation order.
+        data_dir: the dataset's folder.
 
     Returns:
         The :class:`StdpResult`.

@@ -43,7 +43,8 @@ class Synapses:
     """Synapses from group ``pre`` to group ``post``.
 
     Arguments:
-        pre, post: the groups (may be the same group).
+        pre: the presynaptic group.
+        post: the postsynaptic group (may be ``pre``).
         target: the post group's channel name the weight is added to, or ``"v"``.
         rule: ``"all"``, ``"all_but_self"`` (no ``i == j``), ``"one_to_one"``; or give one of
         p: connect each pair independently with probability ``p`` (self-pairs included when
@@ -51,7 +52,8 @@ class Synapses:
         in_degree: each post neuron receives from ``in_degree`` distinct random pre neurons;
         n_synapses: exactly this many synapses, each between a pre and a post neuron drawn
             uniformly (NEST's ``fixed_total_number``: a pair may get more than one synapse);
-        i, j: index arrays of the synapses (pre and post, local indices).
+        i: presynaptic index of each synapse (local indices); give it with ``j``.
+        j: postsynaptic index of each synapse (local indices).
             Drawing costs time and memory in proportion to the number of synapses; a network
             whose synapses cannot fit in memory is refused when it is built.
         weight: per-synapse weight (units of ``target``): a number, an array ``[S]`` (in the order
