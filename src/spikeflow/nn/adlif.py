@@ -50,17 +50,24 @@ class AdLIF(ThresholdNeuron):
     Arguments:
         beta: membrane decay per step (scalar or ``[N]``), or give ``tau`` with ``dt``.
         rho: adaptation decay per step, or give ``tau_adapt`` with ``dt``.
-        a: membrane-to-adaptation coupling (unitless). b: adaptation per spike (input units).
+        a: membrane-to-adaptation coupling (unitless).
+        b: adaptation per spike (input units).
         size: number of neurons ``N``: parameters become per-neuron ``[N]``, and those not given
             are drawn uniformly within their bounds (the paper's initialisation); without it each
             parameter not given is one shared scalar (0.9, 0.98, 0.5, 1.0).
-        tau, tau_adapt, dt: time constants and step in one unit (``beta = exp(-dt / tau)``).
-        learn_beta: learn the membrane decay. learn_adaptation: learn ``rho``, ``a`` and ``b``.
-        beta_range, rho_range, a_range, b_range: the bounds, ``(low, high)``; a given value
-            outside them is an error.
-        threshold, reset, v_reset, refractory, surrogate, detach_reset, learn_threshold, backend:
-            as :class:`~spikeflow.nn.LIF`. Without a refractory period, CPU runs use a fused
-            kernel over the whole sequence (``backend="reference"``: the per-step scan).
+        tau: membrane time constant (``beta = exp(-dt / tau)``), in the unit of ``dt``.
+        tau_adapt: adaptation time constant (``rho = exp(-dt / tau_adapt)``).
+        dt: the time step, in the unit of ``tau``.
+        learn_beta: learn the membrane decay.
+        learn_adaptation: learn ``rho``, ``a`` and ``b``.
+        beta_range: the bounds of ``beta``, ``(low, high)``; a given value outside is an error.
+        rho_range: the bounds of ``rho``.
+        a_range: the bounds of ``a``.
+        b_range: the bounds of ``b``.
+        **kwargs: ``threshold``, ``reset``, ``v_reset``, ``refractory``, ``surrogate``,
+            ``detach_reset``, ``learn_threshold`` and ``backend``, as :class:`~spikeflow.nn.LIF`.
+            Without a refractory period, CPU runs use a fused kernel over the whole sequence
+            (``backend="reference"``: the per-step scan).
 
     Example::
 

@@ -171,10 +171,14 @@ class DelayedLinear(_Delays):
     ``torch.nn.Linear``.
 
     Arguments:
-        in_features, out_features: ``I`` and ``O``.
+        in_features: ``I``, the inputs.
+        out_features: ``O``, the outputs.
         max_delay: the largest delay, in steps (>= 1).
         bias: add a learnable bias.
-        delays, learn, kernel, sigma_end: as :class:`Delay`, with delays ``[O, I]``.
+        delays: as :class:`Delay`, with delays ``[O, I]``.
+        learn: as :class:`Delay`.
+        kernel: as :class:`Delay`.
+        sigma_end: as :class:`Delay`.
 
     ``forward(x [T, B, I]) -> [T, B, O]``. Its cost is ``max_delay + 1`` times a Linear's.
     """
