@@ -11,15 +11,18 @@ an order that does not depend on the number of threads.
 target uniform and independent, multapses and autapses allowed) without a Python loop over
 neurons or synapses: the number of synapses of each source is multinomial, so it is drawn first
 (one draw per source), which fixes every row's place; targets, weights and delays are then drawn
-in chunks of sources (about ``CHUNK`` synapses each, one seeded generator per chunk) and copied
-into place. Peak memory is the final arrays plus one chunk.
+in chunks of sources (about ``CHUNK`` synapses each, one seeded generator per chunk, on as many
+threads as numba uses: the result does not depend on their number) and copied into place. Peak
+memory is the final arrays plus one chunk per thread.
 """
 
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
+import numba
 import numpy as np
 from numba import prange
 
@@ -81,9 +84,10 @@ def part_of(post: np.ndarray) -> np.ndarray:
 
 
 def bytes_needed(n_synapses: float, n_sources: int) -> float:
-    """Peak bytes of :func:`build_compact`: 10 per synapse, the row tables, one chunk's
-    temporaries (about 40 bytes per drawn synapse) and the multinomial counts."""
-    return 10.0 * n_synapses + 8.0 * n_sources * (PARTS + 4) + 40.0 * CHUNK
+    """Peak bytes of :func:`build_compact`: 10 per synapse, the row tables, the temporaries of
+    one chunk per thread (about 40 bytes per drawn synapse) and the multinomial counts."""
+    chunks = 40.0 * CHUNK * numba.get_num_threads()
+    return 10.0 * n_synapses + 8.0 * n_sources * (PARTS + 4) + chunks
 
 
 def build_compact(
@@ -115,6 +119,7 @@ def build_compact(
     weight = np.empty(total, dtype=np.float32)
     delay = np.empty(total, dtype=np.uint16)
     cursor = ptr[:-1].copy()
+    chunks = []
     for p, (pr, c) in enumerate(zip(projections, counts, strict=True)):
         rows = slice(pr.pre_start, pr.pre_start + pr.n_pre)
         dst = cursor[rows].copy()
@@ -123,14 +128,21 @@ def build_compact(
         cuts = np.searchsorted(ends, np.arange(CHUNK, pr.n, CHUNK), side="left")
         bounds = np.unique(np.concatenate([[0], cuts + 1, [pr.n_pre]]).clip(0, pr.n_pre))
         for b, (a, z) in enumerate(itertools.pairwise(bounds)):
-            m = int(c[a:z].sum())
-            if m == 0:
-                continue
-            rng = np.random.default_rng([seed, p, b + 1])
-            tgt = (rng.integers(0, pr.n_post, size=m) + pr.post_start).astype(np.int32)
-            w = _redrawn_normal(rng, pr.w_mean, pr.w_std, m, sign=np.sign(pr.w_mean))
-            d = delay_steps(_redrawn_normal(rng, pr.d_mean, pr.d_std, m, low=dt), dt)
-            _scatter(dst[a:z], c[a:z], tgt, w.astype(np.float32), d, post, weight, delay)
+            if c[a:z].sum():
+                chunks.append((pr, dst[a:z], c[a:z], (seed, p, b + 1)))
+
+    def draw(chunk: tuple) -> None:
+        pr, dst, c, key = chunk
+        m = int(c.sum())
+        rng = np.random.default_rng(key)
+        tgt = rng.integers(pr.post_start, pr.post_start + pr.n_post, size=m, dtype=np.int32)
+        w = _redrawn_normal(rng, pr.w_mean, pr.w_std, m, sign=np.sign(pr.w_mean))
+        d = delay_steps(_redrawn_normal(rng, pr.d_mean, pr.d_std, m, low=dt), dt)
+        _scatter(dst, c, tgt, w, d, post, weight, delay)
+
+    # chunks draw from their own generators into disjoint places: any order, any thread
+    with ThreadPoolExecutor(numba.get_num_threads()) as pool:
+        list(pool.map(draw, chunks))
     part_ptr = np.empty((n_sources, PARTS + 1), dtype=np.int64)
     _group_rows(ptr, post, weight, delay, part_ptr, PARTS, PART_BLOCK)
     return CompactSynapses(part_ptr, post, weight, delay)
@@ -138,7 +150,7 @@ def build_compact(
 
 def delay_steps(d_ms: np.ndarray, dt: float) -> np.ndarray:
     """Delays (ms) rounded to the nearest step, as uint16 (at least 1 step)."""
-    steps = np.floor(d_ms / dt + 0.5)
+    steps = np.floor(d_ms.astype(np.float64) / dt + 0.5)
     if steps.size and steps.max() > MAX_DELAY_STEPS:
         raise UserError(
             f"a delay of {steps.max() * dt:g} ms is {steps.max():.0f} steps of dt={dt:g} ms; "
@@ -156,18 +168,20 @@ def _redrawn_normal(
     sign: float = 0.0,
     low: float = -np.inf,
 ) -> np.ndarray:
-    """``m`` normal draws; those below ``low`` or of the wrong ``sign`` (when non-zero) are drawn
-    again until none is left."""
-    x = rng.normal(mean, std, size=m)
+    """``m`` normal draws (float32); those below ``low`` or of the wrong ``sign`` (when non-zero)
+    are drawn again until none is left."""
+    x = rng.standard_normal(m, dtype=np.float32)
+    x *= np.float32(std)
+    x += np.float32(mean)
     while True:
-        bad = (x < low) | (x * sign < 0)
-        n_bad = int(bad.sum())
+        bad = (x < low) | (x * np.float32(sign) < 0)
+        n_bad = int(np.count_nonzero(bad))
         if n_bad == 0:
             return x
-        x[bad] = rng.normal(mean, std, size=n_bad)
+        x[bad] = rng.standard_normal(n_bad, dtype=np.float32) * np.float32(std) + np.float32(mean)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _scatter(dst, counts, tgt, w, d, post, weight, delay):
     """Copy consecutive segments of ``tgt``, ``w``, ``d`` (``counts[k]`` synapses of the k-th
     source) to ``dst[k]`` onwards in ``post``, ``weight``, ``delay``."""

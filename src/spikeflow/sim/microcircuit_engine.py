@@ -57,15 +57,29 @@ def _uniform(key, t, j):
     return float(z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
+def poisson_cdf(lam: np.ndarray) -> np.ndarray:
+    """The CDF of Poisson(``lam[g]``) at ``0, 1, ...`` ``[G, K]``, up to where its tail is below
+    1e-15 (the last column is set to 1).
+
+    Arguments:
+        lam: mean counts ``[G]``.
+    """
+    lam = np.asarray(lam, dtype=np.float64)
+    k_max = int(np.max(lam, initial=0.0) + 12.0 * np.sqrt(np.max(lam, initial=0.0)) + 20.0)
+    p = np.exp(-lam)[:, None] * np.ones(k_max)
+    for k in range(1, k_max):
+        p[:, k] = p[:, k - 1] * lam / k
+    cdf = np.cumsum(p, axis=1)
+    cdf[:, -1] = 1.0
+    return cdf
+
+
 @njit(cache=True, inline="always")
-def _poisson(u, lam, p0):
-    """The Poisson(``lam``) count whose CDF first exceeds ``u`` (``p0 = exp(-lam)``)."""
-    k, p = 0, p0
-    c = p
-    while u > c and k < 1000:
+def _poisson(u, cdf):
+    """The Poisson count whose CDF (the row ``cdf``) first reaches ``u`` (inversion)."""
+    k = 0
+    while u > cdf[k]:
         k += 1
-        p *= lam / k
-        c += p
     return k
 
 
@@ -86,7 +100,7 @@ def _deliver(part, slot, spk, mult, n, part_ptr, post, weight, delay, acc):
 
 @njit(cache=True, parallel=True)
 def run_steps(
-    t0, n_steps, key, V, I, ref, acc, pop, prop, lam, p0, dc, th, part_ptr, post, weight, delay,
+    t0, n_steps, key, V, I, ref, acc, pop, prop, cdf, dc, th, part_ptr, post, weight, delay,
     spk, mult, part_spk, part_n, out_step, out_idx,
 ):  # fmt: skip
     """Advance steps ``t0 .. t0 + n_steps - 1``; returns the number of spikes written to
@@ -99,9 +113,9 @@ def run_steps(
     read only their own slots. The last step's spikes are delivered before returning.
 
     ``prop`` = (P33, P31, P30, P11, theta, v_reset, ref_steps, w_ext) (relative to E_L);
-    ``lam``, ``p0``, ``dc``: per population background mean count per step, ``exp(-lam)``, DC
-    current (pA); ``pop`` int ``[N]``; ``th`` = (first thalamic index, count, first step, last
-    step + 1, mean count per step).
+    ``cdf``: per population the CDF of its background count per step (:func:`poisson_cdf`), and
+    last the thalamic neurons'; ``dc``: DC current per population (pA); ``pop`` int ``[N]``;
+    ``th`` = (first thalamic index, count, first step, last step + 1).
     """
     N = V.size
     D = acc.shape[0]
@@ -110,7 +124,8 @@ def run_steps(
     p33, p31, p30, p11 = prop[0], prop[1], prop[2], prop[3]
     theta, v_reset, w_ext = prop[4], prop[5], prop[7]
     ref_steps = int(prop[6])
-    th0, n_th, th_a, th_z, th_lam = int(th[0]), int(th[1]), int(th[2]), int(th[3]), th[4]
+    th0, n_th, th_a, th_z = th[0], th[1], th[2], th[3]
+    th_cdf = cdf[cdf.shape[0] - 1]
     n_out = 0
     n = 0
     for it in range(n_steps):
@@ -127,7 +142,7 @@ def run_steps(
                         V[j] = p33 * V[j] + p31 * I[j] + p30 * dc[g]
                     else:
                         ref[j] -= 1
-                    k = _poisson(_uniform(key, t, j), lam[g], p0[g])
+                    k = _poisson(_uniform(key, t, j), cdf[g])
                     I[j] = p11 * I[j] + acc[slot, j] + k * w_ext
                     acc[slot, j] = 0.0
                     if V[j] >= theta:
@@ -147,7 +162,7 @@ def run_steps(
         n_out += n
         if th_a <= t < th_z:
             for r in range(n_th):
-                k = _poisson(_uniform(key, t, th0 + r), th_lam, math.exp(-th_lam))
+                k = _poisson(_uniform(key, t, th0 + r), th_cdf)
                 if k > 0:
                     spk[n] = th0 + r
                     mult[n] = k
@@ -165,14 +180,14 @@ class MicrocircuitState:
         spec = net.spec
         self.V = net.v0 - spec.e_l
         self.I = np.zeros(spec.n_neurons)
-        self.ref = np.zeros(spec.n_neurons, dtype=np.int64)
+        self.ref = np.zeros(spec.n_neurons, dtype=np.int32)
         depth = int(net.synapses.delay.max()) + 1 if net.synapses.n else 1
         self.acc = np.zeros((depth, spec.n_neurons))
         self.t = 0
 
 
 def _tables(net: Microcircuit):
-    """The engine's constants: (prop, pop, lam, p0, dc, th)."""
+    """The engine's constants: (prop, pop, cdf, dc, th)."""
     s = net.spec
     h = s.dt
     p33 = math.exp(-h / s.tau_m)
@@ -182,12 +197,10 @@ def _tables(net: Microcircuit):
     ref_steps = round(s.t_ref / h)
     prop = np.array([p33, p31, p30, p11, s.v_th - s.e_l, s.v_reset - s.e_l, ref_steps, s.w_ext])
     pop = np.repeat(np.arange(s.n.size, dtype=np.int32), s.n)
-    lam = s.bg_rate * s.k_ext * h * 1e-3
+    lam = np.append(s.bg_rate * s.k_ext * h * 1e-3, s.th_rate * h * 1e-3)
     th_a = round(s.th_start / h)
-    th = np.array(
-        [s.n_neurons, s.n_th, th_a, th_a + round(s.th_duration / h), s.th_rate * h * 1e-3]
-    )
-    return prop, pop, lam, np.exp(-lam), s.dc.astype(np.float64), th
+    th = np.array([s.n_neurons, s.n_th, th_a, th_a + round(s.th_duration / h)], dtype=np.int64)
+    return prop, pop, poisson_cdf(lam), s.dc.astype(np.float64), th
 
 
 def run_to_file(
@@ -200,7 +213,7 @@ def run_to_file(
         net: the network. state: its state (advanced in place). n_steps: steps to run.
         seed: seed of the Poisson draws. handle: an open binary file.
     """
-    prop, pop, lam, p0, dc, th = _tables(net)
+    prop, pop, cdf, dc, th = _tables(net)
     syn = net.synapses
     N = net.spec.n_neurons
     ref_steps = int(prop[6])
@@ -220,7 +233,7 @@ def run_to_file(
         out_step = np.empty(cap, dtype=np.int32)
         out_idx = np.empty(cap, dtype=np.int32)
         n = run_steps(
-            state.t, m, key, state.V, state.I, state.ref, state.acc, pop, prop, lam, p0, dc, th,
+            state.t, m, key, state.V, state.I, state.ref, state.acc, pop, prop, cdf, dc, th,
             syn.part_ptr, syn.post, syn.weight, syn.delay, spk, mult, part_spk, part_n, out_step,
             out_idx,
         )  # fmt: skip
