@@ -53,9 +53,9 @@ def spec_json(scale: float, thalamic: bool) -> dict:
 def child_nest(spec: dict, duration_ms: float, threads: int, seed: int, out: Path) -> dict:
     import nest
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     nest.ResetKernel()
-    nest.set_verbosity("M_ERROR")
+    nest.verbosity = nest.VerbosityLevel.ERROR
     dt = spec["dt"]
     nest.SetKernelStatus(
         {"local_num_threads": threads, "resolution": dt, "rng_seed": seed + 1, "print_time": False}
@@ -110,9 +110,9 @@ def child_nest(spec: dict, duration_ms: float, threads: int, seed: int, out: Pat
             )  # fmt: skip
     nest.Prepare()
     nest.Cleanup()
-    t1 = time.perf_counter()
+    t1, c1 = time.perf_counter(), time.process_time()
     nest.Simulate(duration_ms)
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     ev = recorder.get("events")
     first = np.array([p[0].global_id for p in pops])
     starts = np.concatenate([[0], np.cumsum(spec["n"])])
@@ -123,8 +123,8 @@ def child_nest(spec: dict, duration_ms: float, threads: int, seed: int, out: Pat
     order = np.lexsort((neuron, step))
     np.save(out / "spikes_steps.npy", step[order])
     np.save(out / "spikes_neurons.npy", neuron[order])
-    return {"build_s": t1 - t0, "sim_s": t2 - t1, "synapses": int(nest.num_connections),
-            "version": nest.__version__}  # fmt: skip
+    return {"build_s": t1 - t0, "sim_s": t2 - t1, "build_cpu_s": c1 - c0, "sim_cpu_s": c2 - c1,
+            "synapses": int(nest.num_connections), "version": nest.__version__}  # fmt: skip
 
 
 def child_spikeflow(scale: float, thalamic: bool, duration_ms: float, threads: int, seed: int,
@@ -139,8 +139,9 @@ def child_spikeflow(scale: float, thalamic: bool, duration_ms: float, threads: i
     steps, neurons = read_spikes(run.spikes_path)
     np.save(out / "spikes_steps.npy", np.asarray(steps, dtype=np.int64))
     np.save(out / "spikes_neurons.npy", np.asarray(neurons, dtype=np.int64))
-    return {"build_s": run.build_s, "sim_s": run.sim_s, "synapses": run.net.synapses.n,
-            "threading_layer": numba.threading_layer()}  # fmt: skip
+    return {"build_s": run.build_s, "sim_s": run.sim_s, "build_cpu_s": run.build_cpu_s,
+            "sim_cpu_s": run.sim_cpu_s,
+            "synapses": run.net.synapses.n, "threading_layer": numba.threading_layer()}  # fmt: skip
 
 
 def run_child(lib: str, args: argparse.Namespace, scale: float, workdir: Path) -> dict:
@@ -203,16 +204,19 @@ def markdown(results: list[dict], meta: dict) -> str:
         f"{meta['duration_s']:g} s of biological time, statistics over "
         f"[{meta['transient_ms']:g} ms, end), seed {meta['seed']}. Command: `{meta['command']}`",
         "",
-        "| scale | library | synapses | build s | sim s / bio s | total s | peak GiB |",
-        "|---|---|---|---|---|---|---|",
+        "| scale | library | synapses | build s | sim s / bio s | total s | CPU s (build + sim) "
+        "| peak GiB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['scale']:g} | {r['lib']} | {r['error']} | | | | |")
+            lines.append(f"| {r['scale']:g} | {r['lib']} | {r['error']} | | | | | |")
             continue
         lines.append(
             f"| {r['scale']:g} | {r['lib']} | {r['synapses']:,} | {r['build_s']:.1f} | "
-            f"{r['sim_per_bio_s']:.1f} | {r['total_s']:.1f} | {r['peak_rss_gib']:.2f} |"
+            f"{r['sim_per_bio_s']:.1f} | {r['total_s']:.1f} | "
+            f"{r.get('build_cpu_s', float('nan')):.1f} + {r.get('sim_cpu_s', float('nan')):.1f} | "
+            f"{r['peak_rss_gib']:.2f} |"
         )
     lines += ["", "Per population: rate Hz / ISI CV / synchrony (reference: full-scale rates "
               "of the PyNEST example).", "",

@@ -112,6 +112,6 @@ def markdown() -> str:
     """The table as Markdown (name, value, unit, meaning, source), for the docs."""
     rows = ["| name | value | unit | meaning | source |", "|---|---|---|---|---|"]
     for name, p in TABLE.items():
-        v = np.array2string(p.value, separator=", ", max_line_width=10**6)
+        v = str(np.asarray(p.value).tolist())
         rows.append(f"| `{name}` | {v} | {p.unit} | {p.meaning} | {p.source} |")
     return "\n".join(rows)
