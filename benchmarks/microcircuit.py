@@ -18,8 +18,8 @@ benchmark environment, ``make .venv-bench/.installed``)::
 
     .venv-bench/bin/python benchmarks/microcircuit.py --scales 0.1,0.25 --duration 1 --threads 2
 
-Results go to ``benchmarks/results/microcircuit.json`` and ``.md`` (merged by scale with what is
-there).
+Results go to ``benchmarks/results/microcircuit.json`` and ``.md`` (merged by library, scale and
+seed with what is there).
 """
 
 from __future__ import annotations
@@ -111,6 +111,9 @@ def child_nest(spec: dict, duration_ms: float, threads: int, seed: int, out: Pat
     nest.Prepare()
     nest.Cleanup()
     t1, c1 = time.perf_counter(), time.process_time()
+    # progress on stderr, so that a run stopped during the simulation still tells its build
+    print(json.dumps({"nest_build_s": t1 - t0, "nest_build_cpu_s": c1 - c0}), file=sys.stderr,
+          flush=True)  # fmt: skip
     nest.Simulate(duration_ms)
     t2, c2 = time.perf_counter(), time.process_time()
     ev = recorder.get("events")
@@ -199,31 +202,36 @@ def markdown(results: list[dict], meta: dict) -> str:
     lines = [
         "# Potjans & Diesmann microcircuit: NEST vs spikeflow",
         "",
-        f"{meta['machine']}; load before the runs: {meta['load_before']}; after: "
-        f"{meta['load_after']}. {meta['threads']} threads each, OMP_WAIT_POLICY=PASSIVE, "
+        f"{meta['machine']}. {meta['threads']} threads each, OMP_WAIT_POLICY=PASSIVE, "
         f"{meta['duration_s']:g} s of biological time, statistics over "
-        f"[{meta['transient_ms']:g} ms, end), seed {meta['seed']}. Command: `{meta['command']}`",
+        f"[{meta['transient_ms']:g} ms, end). Each row: one run, in its own process, on a machine "
+        "shared with other jobs (1-minute load average before and after the run). Commands:",
         "",
-        "| scale | library | synapses | build s | sim s / bio s | total s | CPU s (build + sim) "
-        "| peak GiB |",
-        "|---|---|---|---|---|---|---|---|",
+        *sorted({f"    {r.get('command', meta['command'])}" for r in results}),
+        "",
+        "| scale | library | seed | synapses | build s | sim s / bio s | total s "
+        "| CPU s (build + sim) | peak GiB | load |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if "error" in r:
-            lines.append(f"| {r['scale']:g} | {r['lib']} | {r['error']} | | | | | |")
+            lines.append(f"| {r['scale']:g} | {r['lib']} | | {r['error']} | | | | | | |")
             continue
+        load = "-".join(f"{x:.0f}" for x in r.get("load", []))
+        cpu = f"{r['build_cpu_s']:.1f} + {r['sim_cpu_s']:.1f}" if "sim_cpu_s" in r else "-"
         lines.append(
-            f"| {r['scale']:g} | {r['lib']} | {r['synapses']:,} | {r['build_s']:.1f} | "
+            f"| {r['scale']:g} | {r['lib']} | {r.get('seed', meta['seed'])} | {r['synapses']:,} | "
+            f"{r['build_s']:.1f} | "
             f"{r['sim_per_bio_s']:.1f} | {r['total_s']:.1f} | "
-            f"{r.get('build_cpu_s', float('nan')):.1f} + {r.get('sim_cpu_s', float('nan')):.1f} | "
-            f"{r['peak_rss_gib']:.2f} |"
+            f"{cpu} | "
+            f"{r['peak_rss_gib']:.2f} | {load} |"
         )
     lines += ["", "Per population: rate Hz / ISI CV / synchrony (reference: full-scale rates "
               "of the PyNEST example).", "",
-              "| scale | library | " + " | ".join(POPULATIONS) + " |",
-              "|---|---|" + "---|" * len(POPULATIONS)]  # fmt: skip
+              "| scale | library | seed | " + " | ".join(POPULATIONS) + " |",
+              "|---|---|---|" + "---|" * len(POPULATIONS)]  # fmt: skip
     ref = value("full_mean_rates")
-    lines.append("| 1 | reference | " + " | ".join(f"{r:.3f}" for r in ref) + " |")
+    lines.append("| 1 | reference | | " + " | ".join(f"{r:.3f}" for r in ref) + " |")
     for r in results:
         if "error" in r:
             continue
@@ -231,7 +239,8 @@ def markdown(results: list[dict], meta: dict) -> str:
             f"{p['rate_hz']:.3f} / {p['cv_isi']:.2f} / {p['synchrony']:.2f}"
             for p in (r["populations"][n] for n in POPULATIONS)
         ]
-        lines.append(f"| {r['scale']:g} | {r['lib']} | " + " | ".join(cells) + " |")
+        seed = r.get("seed", meta["seed"])
+        lines.append(f"| {r['scale']:g} | {r['lib']} | {seed} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -270,11 +279,15 @@ def main() -> None:
     for k, scale in enumerate(scales):
         order = libs if k % 2 == 0 else libs[::-1]
         for lib in order:
+            load = os.getloadavg()[0]
             with tempfile.TemporaryDirectory() as tmp:
                 res = run_child(lib, args, scale, Path(tmp))
+            res.update(load=[load, os.getloadavg()[0]], command=meta["command"], seed=args.seed)
             print(json.dumps({key: res[key] for key in res if key != "populations"}), flush=True)
-            results = [r for r in results if (r["lib"], r["scale"]) != (lib, scale)] + [res]
-    results.sort(key=lambda r: (r["scale"], r["lib"]))
+            key = (lib, scale, args.seed)
+            results = [r for r in results if (r["lib"], r["scale"], r.get("seed", 1)) != key]
+            results.append(res)
+    results.sort(key=lambda r: (r["scale"], r.get("seed", 1), r["lib"]))
     meta["load_after"] = os.getloadavg()
     write_json(out_json, {"meta": meta, "results": results})
     write_text(Path(args.out).with_suffix(".md"), markdown(results, meta))

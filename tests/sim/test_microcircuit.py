@@ -276,19 +276,20 @@ def test_simulate_writes_spikes_and_statistics(tmp_path):
         simulate_microcircuit(0.02, 10.0, tmp_path, threads=10_000, transient_ms=0.0)
 
 
-# NEST 3.10 on the same derived model, scale 0.1, 1 s, rates over [100, 1000) ms, seed 1
-# (`python benchmarks/microcircuit.py --scales 0.1`, 2026-12-03)
-NEST_RATES_SCALE_0_1 = (0.444, 2.091, 4.037, 4.964, 6.740, 7.736, 0.836, 6.930)
-NEST_CVS_SCALE_0_1 = (0.45, 0.50, 0.56, 0.59, 0.61, 0.64, 0.48, 0.60)
+# NEST 3.10 on the same derived model, scale 0.25, 1 s, over [100, 1000) ms: the mean of seeds 1
+# and 2 (`python benchmarks/microcircuit.py --scales 0.25 --seed S`, 2026-12-03; the two differ
+# by up to 13%, in L5E)
+NEST_RATES_SCALE_0_25 = (0.601, 2.553, 4.383, 5.584, 7.241, 8.321, 1.068, 7.540)
+NEST_CVS_SCALE_0_25 = (0.485, 0.525, 0.565, 0.595, 0.61, 0.60, 0.525, 0.585)
 
 
 @pytest.mark.slow
-def test_rates_of_a_scale_0_1_run_near_nests(tmp_path):
-    """Scale 0.1, 1 s: every population's rate within 15% of NEST's on the same model (another
-    random network: the seeds differ) and its ISI CV within 0.1."""
-    run = simulate_microcircuit(0.1, 1000.0, tmp_path, seed=1)
-    for name, r, cv in zip(POPULATIONS, NEST_RATES_SCALE_0_1, NEST_CVS_SCALE_0_1, strict=True):
-        assert abs(run.stats[name]["rate_hz"] / r - 1) < 0.15, (name, run.stats[name], r)
+def test_rates_of_a_scale_0_25_run_near_nests(tmp_path):
+    """Scale 0.25, 1 s: every population's rate within 10% of NEST's on the same model (another
+    random network) and its ISI CV within 0.1."""
+    run = simulate_microcircuit(0.25, 1000.0, tmp_path, seed=1)
+    for name, r, cv in zip(POPULATIONS, NEST_RATES_SCALE_0_25, NEST_CVS_SCALE_0_25, strict=True):
+        assert abs(run.stats[name]["rate_hz"] / r - 1) < 0.10, (name, run.stats[name], r)
         assert abs(run.stats[name]["cv_isi"] - cv) < 0.1, (name, run.stats[name], cv)
     summary = json.loads(json.dumps(run.summary()))
     assert summary["synapses"] == run.net.spec.n_synapses
