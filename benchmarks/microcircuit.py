@@ -147,12 +147,33 @@ def child_spikeflow(scale: float, thalamic: bool, duration_ms: float, threads: i
             "synapses": run.net.synapses.n, "threading_layer": numba.threading_layer()}  # fmt: skip
 
 
+# peak memory per synapse (GiB per million synapses; NEST: 14.1 GiB at full scale, reported in
+# issue 20; spikeflow: 1.26 GiB at scale 0.5) and of the interpreter and imports, plus a margin:
+# a run that would not fit in the memory available now is not started
+GIB_PER_MSYN = {"nest": 0.047, "spikeflow": 0.012}
+GIB_BASE = {"nest": 0.6, "spikeflow": 0.6}
+GIB_MARGIN = 1.0
+
+
+def fits(lib: str, scale: float, thalamic: bool) -> tuple[bool, float, float]:
+    """(whether ``lib`` at ``scale`` fits in the memory available now, estimate, available), GiB."""
+    from spikeflow.sim.memory import available_bytes
+    from spikeflow.sim.microcircuit import derive
+
+    need = GIB_BASE[lib] + GIB_PER_MSYN[lib] * derive(scale, thalamic=thalamic).n_synapses / 1e6
+    have = available_bytes() / 2**30
+    return need + GIB_MARGIN < have, need, have
+
+
 def run_child(lib: str, args: argparse.Namespace, scale: float, workdir: Path) -> dict:
     """Run one library at one scale in a child process; its figures and spikes' statistics."""
     from spikeflow.sim.microcircuit import derive
     from spikeflow.sim.microcircuit_params import POPULATIONS
     from spikeflow.sim.spike_stats import population_stats
 
+    ok, need, have = fits(lib, scale, args.thalamic)
+    if not ok:
+        return {"lib": lib, "scale": scale, "error": f"needs ~{need:.1f} GiB, {have:.1f} available"}
     spec_path = workdir / "spec.json"
     spec_path.write_text(json.dumps(spec_json(scale, args.thalamic)))
     env = dict(os.environ, OMP_WAIT_POLICY="PASSIVE", NUMBA_NUM_THREADS=str(args.threads),
