@@ -55,3 +55,21 @@ def test_stdp_small_run(tmp_path, capsys):
     assert (out / "weights.png").stat().st_size > 1000
     assert f"test accuracy {result['test_accuracy']:.2%}" in capsys.readouterr().out
     assert main(["stdp", "--neurons", "0", "--out", str(out)]) == 2
+
+
+def test_simulate_microcircuit_writes_spikes_report_and_figure(tmp_path, capsys):
+    out = tmp_path / "mc"
+    args = ["simulate", "microcircuit", "--scale", "0.02", "--duration", "30ms"]
+    assert main([*args, "--transient", "0", "--threads", "1", "--out", str(out)]) == 0
+    result = json.loads((out / "result.json").read_text())
+    assert result["neurons"] == 1544 and result["bytes_per_synapse"] <= 10
+    assert set(result["populations"]) == {"L23E", "L23I", "L4E", "L4I", "L5E", "L5I", "L6E", "L6I"}
+    assert (out / "spikes.npy").stat().st_size > 128 and (
+        out / "microcircuit.png"
+    ).stat().st_size > 1000
+    printed = capsys.readouterr().out
+    assert "L23E" in printed and "per biological s" in printed
+    for bad in (["--scale", "0"], ["--threads", "0"], ["--device", "cuda"], ["--transient", "1s"]):
+        assert main([*args, *bad, "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -17,6 +17,7 @@ from spikeflow import sim
 from spikeflow.cli import main
 from spikeflow.errors import UserError
 from spikeflow.plasticity import STDP, RewardSTDP
+from spikeflow.sim.torch_engine import torch_device
 
 DEVICES = ["cpu-torch"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -248,13 +249,27 @@ def test_reward_stdp_and_bad_devices_are_clear_errors():
         net.run(1.0)
     with pytest.raises(UserError, match="device='nonsense'"):
         sim.Network(inp, out, device="nonsense")
+    for bad in ("cuda:x", "cpu:0", "gpu"):
+        with pytest.raises(UserError, match=f"device='{bad}' is not valid"):
+            sim.Network(inp, out, device=bad)
     if not torch.cuda.is_available():
-        with pytest.raises(UserError, match=r"torch\.cuda\.is_available"):
+        with pytest.raises(UserError, match="no CUDA GPU is visible"):
             sim.Network(inp, out, device="cuda")
     net = sim.Network(inp, out, sim.Synapses(inp, out, target="e", rule="all"))
     net.run(1.0)
     with pytest.raises(UserError, match="after its first run"):
         net.set_device("cpu-torch")
+
+
+def test_device_names_are_the_shared_resolvers():
+    """``"auto"`` is the PyTorch engine on CUDA where a GPU is visible, else the numba engine
+    (``None``); ``"cuda:K"`` keeps its index; the names are those of ``spikeflow.device``."""
+    gpu = torch.cuda.is_available()
+    assert torch_device("auto") == (torch.device("cuda") if gpu else None)
+    assert torch_device("cpu") is None and torch_device(None) is None
+    assert torch_device("cpu-torch") == torch.device("cpu")
+    if gpu:
+        assert torch_device("cuda:0") == torch.device("cuda", 0)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

@@ -1,18 +1,22 @@
-"""``spikeflow simulate cuba|coba`` and ``spikeflow stdp``: the simulator's benchmarks.
+"""``spikeflow simulate cuba|coba|microcircuit`` and ``spikeflow stdp``: the simulator's benchmarks.
 
 ``simulate`` runs the Brette et al. (2007) CUBA or COBA network and prints the mean excitatory
-and inhibitory rates, the ISI CV and the wall time; ``stdp`` trains a Diehl & Cook (2015) style
+and inhibitory rates, the ISI CV and the wall time, or the Potjans & Diesmann (2014)
+microcircuit and prints per-population rates, CVs and synchrony; ``stdp`` trains a Diehl & Cook (2015) style
 network without labels and reports its test accuracy. Both write a JSON file and a PNG. The work
-is done by :func:`spikeflow.sim.models.simulate` and
+is done by :func:`spikeflow.sim.models.simulate`,
+:func:`spikeflow.sim.microcircuit_run.simulate_microcircuit` and
 :func:`spikeflow.sim.stdp_experiment.run_stdp_experiment`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 
 from spikeflow.errors import UserError
+from spikeflow.sim.microcircuit_run import simulate_microcircuit, write_report
 from spikeflow.sim.models import MODELS, simulate
 from spikeflow.sim.report import write_simulation
 from spikeflow.sim.stdp_experiment import DATASETS, run_stdp_experiment, write_stdp
@@ -30,9 +34,30 @@ def parse_duration(text: str) -> float:
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    sim = subparsers.add_parser("simulate", help="run the CUBA or COBA benchmark network")
-    sim.add_argument("model", choices=MODELS, help="current- or conductance-based")
-    sim.add_argument("--neurons", type=int, default=4000, help="network size (default 4000)")
+    sim = subparsers.add_parser(
+        "simulate", help="run the CUBA or COBA benchmark network or the cortical microcircuit"
+    )
+    sim.add_argument(
+        "model",
+        choices=(*MODELS, "microcircuit"),
+        help="CUBA / COBA (Brette et al. 2007) or the Potjans & Diesmann (2014) microcircuit",
+    )
+    sim.add_argument("--neurons", type=int, default=4000, help="CUBA/COBA size (default 4000)")
+    sim.add_argument(
+        "--scale", type=float, default=0.1, help="microcircuit: neurons and in-degrees (0, 1]"
+    )
+    sim.add_argument(
+        "--k-scale", type=float, default=None, help="microcircuit: in-degrees (default --scale)"
+    )
+    sim.add_argument("--thalamic", action="store_true", help="microcircuit: thalamic pulse")
+    sim.add_argument(
+        "--threads", type=int, default=None, help="microcircuit: threads (default all cores)"
+    )
+    sim.add_argument(
+        "--transient",
+        default="100ms",
+        help="microcircuit: statistics start after this (default 100ms; 0 for none)",
+    )
     sim.add_argument("--duration", default="1s", help="biological time, e.g. 10s or 500ms")
     sim.add_argument("--dt", type=float, default=0.1, help="time step in ms (default 0.1)")
     sim.add_argument("--batch", type=int, default=1, help="independent copies run at once")
@@ -40,8 +65,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     sim.add_argument(
         "--device",
         default=None,
-        help="engine: omitted or 'cpu' = numba on CPU; a torch device such as 'cuda' = the "
-        "PyTorch engine there; 'cpu-torch' = the PyTorch engine on CPU",
+        help="engine: omitted or 'cpu' = numba on CPU; 'cuda' (or 'cuda:K') = the PyTorch "
+        "engine on that GPU; 'auto' = 'cuda' where a GPU is visible, else 'cpu'; 'cpu-torch' = "
+        "the PyTorch engine on CPU",
     )
     sim.add_argument("--out", default=None, help="output folder (default runs/simulate-MODEL)")
     sim.set_defaults(func=run_simulate)
@@ -71,6 +97,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_simulate(args: argparse.Namespace) -> int:
+    if args.model == "microcircuit":
+        return run_microcircuit(args)
     run = simulate(
         args.model, args.neurons, duration_ms=parse_duration(args.duration), dt=args.dt,
         batch=args.batch, seed=args.seed, device=args.device,
@@ -85,6 +113,39 @@ def run_simulate(args: argparse.Namespace) -> int:
     print(f"  ISI CV     exc {cv['exc']:7.3f}      inh {cv['inh']:7.3f}")
     print(f"  wall time  build+first step {run.build_s:.2f} s, run {run.run_s:.2f} s")
     print(f"  wrote {json_path} and {png}")
+    return 0
+
+
+def run_microcircuit(args: argparse.Namespace) -> int:
+    if args.device not in (None, "cpu") or args.batch != 1 or args.dt != 0.1:
+        raise UserError(
+            f"--device={args.device}, --batch={args.batch}, --dt={args.dt:g} are not valid for "
+            "the microcircuit; expected the numba CPU engine, one copy and dt 0.1 ms (omit them)"
+        )
+    # numba's OpenMP threads wait passively at the engine's per-step barriers (spinning ones
+    # make a shared machine many times slower); read when the runtime starts, so set it first
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    out = args.out or "runs/simulate-microcircuit"
+    transient = 0.0 if str(args.transient).strip() == "0" else parse_duration(args.transient)
+    run = simulate_microcircuit(
+        args.scale, parse_duration(args.duration), out, k_scale=args.k_scale,
+        thalamic=args.thalamic, threads=args.threads, seed=args.seed, transient_ms=transient,
+    )  # fmt: skip
+    json_path, png = write_report(run, out)
+    s = run.summary()
+    print(
+        f"microcircuit: scale {s['scale']:g}, {s['neurons']} neurons, {s['synapses']} synapses "
+        f"({s['bytes_per_synapse']:g} B each), {s['duration_ms'] / 1000:g} s, {s['threads']} threads"
+    )
+    print(f"  {'population':10s} {'rate Hz':>8s} {'CV ISI':>7s} {'synchrony':>9s}")
+    for name, st in run.stats.items():
+        print(f"  {name:10s} {st['rate_hz']:8.3f} {st['cv_isi']:7.3f} {st['synchrony']:9.3f}")
+    w = s["wall_s"]
+    print(
+        f"  wall time  build {w['build']:.2f} s, sim {w['sim']:.2f} s "
+        f"({w['sim_per_bio_s']:.2f} s per biological s); peak memory {s['peak_rss_gib']:.2f} GiB"
+    )
+    print(f"  wrote {run.spikes_path}, {json_path} and {png}")
     return 0
 
 

@@ -13,6 +13,9 @@ synapses with ``tau_e`` 5 ms and ``tau_i`` 10 ms, ``dt`` 0.1 ms.
 
 Scaled to other sizes, the connection probability is scaled by ``4000 / n`` so that each neuron
 keeps its 80 excitatory and 20 inhibitory inputs on average.
+
+:func:`microcircuit` builds the Potjans & Diesmann (2014) cortical microcircuit
+(:mod:`spikeflow.sim.microcircuit`).
 """
 
 from __future__ import annotations
@@ -26,12 +29,34 @@ from spikeflow.errors import UserError, check_choice, check_positive_int, check_
 from spikeflow.sim import report
 from spikeflow.sim.groups import LIFGroup
 from spikeflow.sim.memory import check_fits, network_bytes
+from spikeflow.sim.microcircuit import Microcircuit, derive
+from spikeflow.sim.microcircuit import build as build_microcircuit
 from spikeflow.sim.monitors import SpikeMonitor
 from spikeflow.sim.network import Network, whole_steps
 from spikeflow.sim.synapses import Synapses
 from spikeflow.sim.values import Uniform
 
 MODELS = ("cuba", "coba")
+
+
+def microcircuit(
+    scale: float = 1.0, *, k_scale: float | None = None, thalamic: bool = False, seed: int = 0
+) -> Microcircuit:
+    """The Potjans & Diesmann (2014) cortical microcircuit, drawn at ``scale``.
+
+    Arguments:
+        scale: neuron numbers relative to the full model (77,169 neurons), in (0, 1].
+        k_scale: in-degrees relative to the full model (default ``scale``; below 1 the weights
+            grow by ``1 / sqrt(k_scale)`` and a DC current keeps the mean input).
+        thalamic: add the thalamic pulse (902 neurons, 120 Hz from 700 to 710 ms).
+        seed: seed of every draw.
+
+    Returns:
+        The :class:`~spikeflow.sim.microcircuit.Microcircuit` (run it with
+        :func:`spikeflow.sim.microcircuit_run.simulate_microcircuit` or the engine of
+        :mod:`spikeflow.sim.microcircuit_engine`).
+    """
+    return build_microcircuit(derive(scale, k_scale=k_scale, thalamic=thalamic), seed)
 
 
 @dataclass

@@ -1,7 +1,8 @@
 """The PyTorch engine: the same flattened network as :mod:`spikeflow.sim.engine`, on a torch device.
 
-Selected by ``Network(..., device="cuda")`` (any torch device string; ``"cpu-torch"`` runs it on
-CPU tensors, for tests). It implements :class:`spikeflow.sim.recording.Engine` on the same
+Selected by ``Network(..., device="cuda")`` (or ``"auto"`` on a machine with a GPU, ``"cuda:K"``;
+``"cpu-torch"`` runs it on CPU tensors, for tests; see :func:`torch_device`). It implements
+:class:`spikeflow.sim.recording.Engine` on the same
 :class:`~spikeflow.sim.compiled.CompiledNetwork` as the numba engine (parameters,
 exact-integration coefficients, weights, delays, drives; uploaded once by
 :class:`~spikeflow.sim.torch_tables.DeviceTables`), so both engines integrate the same model with
@@ -46,6 +47,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from spikeflow.device import DEVICES, resolve_device
 from spikeflow.errors import UserError
 from spikeflow.sim import layout as E
 from spikeflow.sim.compiled import CompiledNetwork, State
@@ -62,26 +64,27 @@ _UNPACK_STEPS = 4096  # steps unpacked at once on the host
 def torch_device(device: str | None) -> torch.device | None:
     """The torch device for ``Network(device=...)``, or ``None`` for the numba engine.
 
-    ``None`` and ``"cpu"`` select the numba engine; ``"cpu-torch"`` the torch engine on CPU
-    tensors; any other torch device string (``"cuda"``, ``"cuda:1"``) the torch engine there.
+    The names are those of :data:`spikeflow.device.DEVICES`, resolved by
+    :func:`spikeflow.device.resolve_device` (the resolver training and conversion use), with the
+    simulator's own meanings: ``None`` and ``"cpu"`` select the numba engine; ``"auto"`` the
+    PyTorch engine on CUDA when PyTorch sees a GPU, else the numba engine; ``"cuda"`` (or
+    ``"cuda:K"``) the PyTorch engine on that GPU (a :class:`UserError` without one);
+    ``"cpu-torch"`` the PyTorch engine on CPU tensors.
     """
     if device is None or device == "cpu":
         return None
     if device == CPU_TORCH:
         return torch.device("cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
+    base, colon, index = str(device).partition(":")
+    if base not in DEVICES or (colon and (base != "cuda" or not index.isdigit())):
         raise UserError(
-            f"device={device!r} is not a torch device; expected None, 'cpu' (numba engine), "
-            f"'{CPU_TORCH}' or a torch device such as 'cuda'"
-        ) from exc
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(
-            f"device={device!r} but torch.cuda.is_available() is False; expected a machine with "
-            f"a GPU, or device=None (numba engine) or '{CPU_TORCH}'"
+            f"device={device!r} is not valid; expected None, 'auto', 'cpu' (numba engine), "
+            f"'{CPU_TORCH}', 'cuda' or 'cuda:K'"
         )
-    return dev
+    dev = resolve_device(base)
+    if dev.type == "cpu":
+        return None
+    return torch.device("cuda", int(index)) if colon else dev
 
 
 class TorchEngine:
