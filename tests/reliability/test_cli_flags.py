@@ -260,3 +260,21 @@ def test_a_diverging_run_stops_with_an_error_naming_the_learning_rate(
     assert main(["train", *base]) == 2
     err = capsys.readouterr().err
     assert "training diverged at epoch 1, batch 1" in err and "--lr" in err
+
+
+@pytest.mark.parametrize(
+    ("flag", "values"),
+    [
+        ("--scale", ("nan", "inf", "-inf", "0", "-1", "1e30", "2")),
+        ("--k-scale", ("nan", "inf", "-inf", "0", "-1", "1e30")),
+        ("--threads", ("0", "-1", str(10**18))),
+    ],
+)
+def test_microcircuit_flags_refuse_hostile_values(flag, values, tmp_path, capsys):
+    """The microcircuit's own flags (the table above runs ``simulate cuba``, which refuses them)."""
+    for value in values:
+        argv = ["simulate", "microcircuit", "--duration", "1ms", "--transient", "0"]
+        argv += ["--out", str(tmp_path), f"{flag}={value}"]
+        assert main(argv) == 2, (flag, value)
+        err = capsys.readouterr().err
+        assert "Traceback" not in err and flag.lstrip("-").replace("-", "_") in err, (value, err)

@@ -44,7 +44,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     sim.add_argument("--neurons", type=int, default=4000, help="CUBA/COBA size (default 4000)")
     sim.add_argument(
-        "--scale", type=float, default=0.1, help="microcircuit: neurons and in-degrees (0, 1]"
+        "--scale",
+        type=float,
+        default=None,
+        help="microcircuit: neurons and in-degrees (0, 1], default 0.1",
     )
     sim.add_argument(
         "--k-scale", type=float, default=None, help="microcircuit: in-degrees (default --scale)"
@@ -96,9 +99,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     stdp.set_defaults(func=run_stdp)
 
 
+#: Flags of the microcircuit alone (refused for the other models rather than ignored).
+MICROCIRCUIT_ONLY = ("scale", "k_scale", "threads")
+
+
 def run_simulate(args: argparse.Namespace) -> int:
     if args.model == "microcircuit":
         return run_microcircuit(args)
+    given = [f"--{k.replace('_', '-')}" for k in MICROCIRCUIT_ONLY if getattr(args, k) is not None]
+    if given or args.thalamic:
+        flags = ", ".join(given + (["--thalamic"] if args.thalamic else []))
+        raise UserError(f"{flags} apply only to 'simulate microcircuit', not to {args.model!r}")
     run = simulate(
         args.model, args.neurons, duration_ms=parse_duration(args.duration), dt=args.dt,
         batch=args.batch, seed=args.seed, device=args.device,
@@ -128,7 +139,7 @@ def run_microcircuit(args: argparse.Namespace) -> int:
     out = args.out or "runs/simulate-microcircuit"
     transient = 0.0 if str(args.transient).strip() == "0" else parse_duration(args.transient)
     run = simulate_microcircuit(
-        args.scale, parse_duration(args.duration), out, k_scale=args.k_scale,
+        0.1 if args.scale is None else args.scale, parse_duration(args.duration), out, k_scale=args.k_scale,
         thalamic=args.thalamic, threads=args.threads, seed=args.seed, transient_ms=transient,
     )  # fmt: skip
     json_path, png = write_report(run, out)

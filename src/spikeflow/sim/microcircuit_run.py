@@ -41,7 +41,7 @@ def numba_threads(threads: int | None) -> Iterator[int]:
         yield before
         return
     check_positive_int("threads", threads)
-    most = numba.config.NUMBA_NUM_THREADS
+    most = int(getattr(numba.config, "NUMBA_NUM_THREADS"))  # noqa: B009 (set at import by numba)
     if threads > most:
         raise UserError(
             f"threads={threads} is more than numba allows in this process ({most}); expected at "
