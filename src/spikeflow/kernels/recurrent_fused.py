@@ -68,6 +68,7 @@ class FusedRecurrent(torch.autograd.Function):
             for k in ("v", "i", "b", "refrac")
         }
         spikes = torch.empty_like(x3)
+        u = torch.empty_like(x3) if save else None
         p = {k: cpu._param(t) for k, t in params.items()}
         rc._forward(
             x3.numpy(), sp0.numpy(), w.T.contiguous().numpy() if dense else None,
@@ -75,11 +76,11 @@ class FusedRecurrent(torch.autograd.Function):
             p["beta"], p["alpha"] if cfg.synaptic else None, p["threshold"], p["v_reset"],
             p["rho"] if cfg.adaptive else None, p["beta_a"] if cfg.adaptive else None,
             *cpu._reset_coefficients(cfg, x3.dtype), cpu._scalar(cfg.refractory, x3.dtype),
-            spikes.numpy(), *(_numpy(ckpt[k]) for k in ("v", "i", "b", "refrac")), rc.CHUNK,
-            rc.parts(nb),
+            spikes.numpy(), _numpy(u), *(_numpy(ckpt[k]) for k in ("v", "i", "b", "refrac")),
+            rc.CHUNK, rc.parts(nb),
         )  # fmt: skip
         if save:
-            ctx.save_for_backward(x3, spikes, sp0, w, *ckpt.values())
+            ctx.save_for_backward(u, spikes, sp0, w, *ckpt.values())
             ctx.cfg, ctx.params, ctx.shape = cfg, params, shape
             ctx.shapes = learnable_shapes(inp)
             ctx.s0_shape, ctx.w_dtype = s0.shape, weight.dtype
@@ -88,17 +89,17 @@ class FusedRecurrent(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, g_spikes, g_v, g_i, g_b, _g_refrac):
-        x3, spikes, sp0, w, cv, ci, cb, cr = ctx.saved_tensors
+        u, spikes, sp0, w, cv, ci, cb, cr = ctx.saved_tensors  # u: the total input
         cfg = ctx.cfg
-        t_len, nb, n = x3.shape
-        dtype = x3.dtype
+        t_len, nb, n = u.shape
+        dtype = u.dtype
         if g_spikes is None:
-            gs = torch.zeros_like(x3)
+            gs = torch.zeros_like(u)
         else:
             gs = g_spikes.to(dtype).reshape(t_len, nb, n).contiguous()
 
         def flat(g: Tensor | None) -> Tensor:
-            return x3.new_zeros(nb, n) if g is None else g.to(dtype).reshape(nb, n).clone()
+            return u.new_zeros(nb, n) if g is None else g.to(dtype).reshape(nb, n).clone()
 
         needs = dict(zip(("weight", "s0", *Inputs._fields), ctx.needs_input_grad[1:], strict=True))
         grads = {
@@ -107,18 +108,18 @@ class FusedRecurrent(torch.autograd.Function):
             "b": flat(g_b) if cfg.adaptive else None,
         }
         grads.update(
-            {k: x3.new_zeros(nb, n) if needs[k] else None for k in ("beta", "alpha", "threshold")}
+            {k: u.new_zeros(nb, n) if needs[k] else None for k in ("beta", "alpha", "threshold")}
         )
         dense = w.dim() == 2
         n_parts = rc.parts(nb)
-        gw = x3.new_zeros((n_parts, n, n) if dense else (n_parts, n))
-        gx = torch.empty_like(x3)
-        gs0 = x3.new_empty(nb, n)
+        gw = u.new_zeros((n_parts, n, n) if dense else (n_parts, n))
+        gx = torch.empty_like(u)
+        gs0 = u.new_empty(nb, n)
         p = {k: cpu._param(t) for k, t in ctx.params.items()}
         syn, ada = cfg.synaptic, cfg.adaptive
         rc._backward(
-            gs.numpy(), x3.numpy(), sp0.numpy(), spikes.numpy(), w.numpy() if dense else None,
-            w.T.contiguous().numpy() if dense else None, None if dense else w.numpy(),
+            gs.numpy(), u.numpy(), sp0.numpy(), spikes.numpy(), w.numpy() if dense else None,
+            None if dense else w.numpy(),
             *(_numpy(t) for t in (cv, ci, cb, cr)), rc.CHUNK,
             p["beta"], p["alpha"] if syn else None, p["threshold"], p["v_reset"],
             p["rho"] if ada else None, p["beta_a"] if ada else None,
