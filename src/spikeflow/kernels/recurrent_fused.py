@@ -4,9 +4,12 @@ backward over the whole time axis in one autograd node.
 ``multi_step_recurrent(kind, x, state, params, backend)`` returns ``(spikes, final_state)`` from the
 fused kernel of :mod:`spikeflow.kernels.recurrent_cpu`, or ``None`` when the reference scan should
 run (backend ``"reference"``; ``"auto"`` where the kernel does not apply: tensors off the CPU,
-dtypes other than float32/float64, custom surrogates, a weight or spike state of another dtype,
-``torch.compile`` tracing). ``"cpu"`` runs the kernel or raises :class:`~spikeflow.errors.UserError`
-saying why not; ``"triton"`` raises (there is no GPU recurrent kernel yet).
+dtypes other than float32, float64, bfloat16 and float16, custom surrogates, a weight or spike
+state of a dtype that would promote the computation, ``torch.compile`` tracing). bfloat16 and
+float16 input runs in float32 (a differentiable conversion here, so ``dL/dx`` comes back in the
+input's dtype); the spikes and the final state come back in the dtypes they were given in. ``"cpu"`` runs
+the kernel or raises :class:`~spikeflow.errors.UserError` saying why not; ``"triton"`` raises
+(there is no GPU recurrent kernel yet).
 
 The result equals the reference scan of :func:`spikeflow.functional.recurrent_step`: spikes exactly
 (up to the order of the recurrent sum, which differs from a BLAS product in the last bit), states and
@@ -27,8 +30,9 @@ from spikeflow.errors import UserError
 from spikeflow.functional import RecurrentState
 from spikeflow.kernels import cpu
 from spikeflow.kernels import recurrent_cpu as rc
+from spikeflow.kernels.dispatch import like_state
 from spikeflow.kernels.function import engine_params, engine_state, learnable_shapes, node_outputs
-from spikeflow.kernels.plan import Config, Inputs, make_plan
+from spikeflow.kernels.plan import Config, Inputs, compute_dtype, make_plan
 
 
 def _numpy(t: Tensor | None):
@@ -153,9 +157,11 @@ def _reason(x: Tensor, state: RecurrentState, weight: Tensor) -> str:
     """Why the fused kernel cannot run this call (``""`` where it can)."""
     if x.device.type != "cpu":
         return f"x is on {x.device}; the fused recurrent kernel runs on the CPU only"
+    dtypes = {x.dtype, compute_dtype(x.dtype)}
     for name, t in (("weight", weight), ("state.s", state.s)):
-        if not isinstance(t, Tensor) or t.device != x.device or t.dtype != x.dtype:
-            return f"{name} must be a {x.dtype} tensor on {x.device}"
+        if not isinstance(t, Tensor) or t.device != x.device or t.dtype not in dtypes:
+            names = " or ".join(sorted(map(str, dtypes)))
+            return f"{name} must be a {names} tensor on {x.device}"
     return ""
 
 
@@ -182,12 +188,16 @@ def multi_step_recurrent(kind: str, x: Tensor, state: RecurrentState, params: An
         if backend == "auto":
             return None
         raise UserError(f"backend={backend!r} cannot run this recurrent {kind!r} call: {plan}")
-    cast = [None if t is None or t is x else t.to(x.dtype) for t in plan.inputs]
-    cast[0] = x
-    spikes, v, i, b, refrac = FusedRecurrent.apply(plan.config, params.weight, state.s, *cast)
+    dtype = compute_dtype(x.dtype)
+    cast = [None if t is None else t.to(dtype) for t in plan.inputs]
+    weight, s0 = params.weight.to(dtype), state.s.to(dtype)
+    spikes, v, i, b, refrac = FusedRecurrent.apply(plan.config, weight, s0, *cast)
+    spikes = spikes.to(x.dtype)
     inner = state.neuron
     if not plan.config.refractory:
         refrac = inner.refrac
     fields = {"v": v, "i": i, "b": b, "refrac": refrac}
-    neuron = type(inner)(**{name: fields[name] for name in inner._fields})
+    neuron = type(inner)(
+        **{name: like_state(fields[name], getattr(inner, name)) for name in inner._fields}
+    )
     return spikes, RecurrentState(neuron, spikes[-1])
