@@ -34,7 +34,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 FULL = {"shape": [500, 16, 16384], "samples": 60000, "steps": 8, "batch": 128, "repeats": 10}
-SMOKE = {"shape": [6, 2, 32], "samples": 64, "steps": 2, "batch": 32, "repeats": 2}
+# smoke: torch.compile's "eager" backend (the same call path without inductor's minutes of compiling)
+SMOKE = {"shape": [6, 2, 32], "samples": 64, "steps": 2, "batch": 32, "repeats": 2,
+         "compile_backend": "eager"}  # fmt: skip
 # (name, SJ_LIF_CUDA_IMPLEMENTATION or None)
 LAYER_LIBS = (
     ("spikeflow", None),
@@ -72,15 +74,15 @@ def _median_ms(run, repeats: int) -> float:
     return sorted(times)[len(times) // 2]
 
 
-def _layer(lib: str):
+def _layer(lib: str, compile_backend: str):
     """``(layer, version)``: the LIF layer of ``lib`` (SpikingJelly's backend is chosen by the
-    environment of this child process)."""
+    environment of this child process; Norse's loop is compiled with ``compile_backend``)."""
     import torch
     from _peers import lif_layer
 
     if lib == "norse-compile":
         layer, version = lif_layer("norse")
-        return torch.compile(layer), version
+        return torch.compile(layer, backend=compile_backend), version
     return lif_layer(lib.split("-")[0])
 
 
@@ -89,9 +91,10 @@ def _layer_workload(spec: dict) -> dict:
 
     dev = _device()
     t_len, batch, n = spec["shape"]
-    layer, version = _layer(spec["lib"])
+    layer, version = _layer(spec["lib"], spec.get("compile_backend", "inductor"))
     gen = torch.Generator(device=dev).manual_seed(0)
     x = (torch.rand(t_len, batch, n, device=dev, generator=gen) * 0.3).requires_grad_()
+    torch.manual_seed(0)  # the same Linear weights in every library's child
     linear = torch.nn.Linear(n, n, device=dev) if spec["workload"] == "linear+lif" else None
 
     def run() -> None:
@@ -158,10 +161,11 @@ def _epoch_workload(spec: dict) -> dict:
     if spec["lib"] == "spikeflow":
         net, logits, version = _sf_cnn(steps)
     else:
-        import spikingjelly
+        from importlib.metadata import version as dist_version
 
         net, logits = _sj_cnn(steps)
-        version = getattr(spikingjelly, "__version__", "?")
+        version = dist_version("spikingjelly")
+    torch.manual_seed(0)
     net = net.to(dev)
     opt = torch.optim.Adam(net.parameters(), lr=2e-3)
     gen = torch.Generator(device=dev).manual_seed(0)
@@ -182,7 +186,7 @@ def _epoch_workload(spec: dict) -> dict:
     t0 = time.perf_counter()
     epoch()
     _sync()
-    return {"ms": (time.perf_counter() - t0) * 1e3, "version": version, "spikes": float("nan")}
+    return {"ms": (time.perf_counter() - t0) * 1e3, "version": version}
 
 
 def measure(spec: dict) -> dict:
@@ -246,9 +250,9 @@ def _write(out: Path, results: list[dict], sizes: dict, smoke: bool) -> None:
             rows.append(f"| {r['workload']} | {r['lib']} | - | - | {r['error']} |")
             continue
         ratio = f"{r['ms'] / base['ms']:.2f}x" if "ms" in base else "-"
+        note = f"spikes {r['spikes']:.0f}" if "spikes" in r else ""
         rows.append(
-            f"| {r['workload']} | {r['lib']} {r['version']} | {r['ms']:.2f} | {ratio} | "
-            f"spikes {r['spikes']:.0f} |"
+            f"| {r['workload']} | {r['lib']} {r['version']} | {r['ms']:.2f} | {ratio} | {note} |"
         )
     text = "\n".join([
         f"## Peers on {device}{' (smoke sizes)' if smoke else ''}\n",
