@@ -110,7 +110,7 @@ def test_recurrent_low_precision_runs_fused_and_equals_float32(dtype):
     ref.load_state_dict(model.state_dict())
     ref_s, _ = ref(x32)
     assert torch.equal(s.float(), ref_s)
-    (g,) = torch.autograd.grad((s.float() * torch.linspace(-1, 1, 6)).sum(), x)
+    (g,) = torch.autograd.grad((s.float() * torch.linspace(-1, 1, 6)).sum(), x, retain_graph=True)
     (g32,) = torch.autograd.grad((ref_s * torch.linspace(-1, 1, 6)).sum(), x32)
     assert g.dtype == dtype
     torch.testing.assert_close(g.float(), g32, rtol=2e-2, atol=2e-2)
