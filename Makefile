@@ -10,8 +10,8 @@ TORCH ?= torch==2.13.0
 # pytest-xdist workers for `make test` ("auto": one per core)
 WORKERS ?= auto
 
-.PHONY: demo test test-threads test-slow bench lint typecheck check wheel-check format fashion \
-	convert coverage clean clean-cache docs docs-serve docs-check
+.PHONY: demo test test-threads test-slow bench bench-gpu-smoke lint typecheck check wheel-check format \
+	fashion convert coverage clean clean-cache docs docs-serve docs-check
 
 $(STAMP): pyproject.toml
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: $(PY) not found (Python 3.11 is required)"; exit 1; }
@@ -92,6 +92,11 @@ $(BENCH)/.installed: pyproject.toml benchmarks/requirements.txt
 
 bench: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/run_all.py
+
+# the GPU benchmark scripts end to end at tiny sizes on this machine (checks them, measures nothing)
+bench-gpu-smoke: $(BENCH)/.installed
+	$(BENCH)/bin/python benchmarks/gpu_bandwidth.py --smoke --repeats 2 --out $(BENCH)/gpu-smoke
+	$(BENCH)/bin/python benchmarks/gpu_peers.py --smoke --out $(BENCH)/gpu-smoke
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# GPU check of the triton kernels, one prepared run (about 2-4 minutes), from the repository root:
+# GPU check of the triton kernels, one prepared run (about 6-10 minutes), from the repository root:
 #
-#   OUT=/some/dir bash benchmarks/gpu_check.sh
+#   OUT=/some/dir bash benchmarks/gpu_check.sh          # PEERS=0 skips the peer comparison
 #
 # Needs an NVIDIA GPU and python3 with torch, triton, numpy and numba; spikeflow is used from
-# src/ (PYTHONPATH), nothing is installed. Writes into $OUT (default ./gpu_out):
-#   env.txt          GPU model, driver, library versions
-#   tests.txt        triton-vs-reference tests on CUDA (pytest if present, else a built-in grid)
-#   gpu_timing.md    LIF forward+backward and inference: reference vs triton (+ .json)
+# src/ (PYTHONPATH), nothing is installed. The peers (spikingjelly, norse, snntorch) are used where
+# importable; a missing one is a row saying why. Writes into $OUT (default ./gpu_out):
+#   env.txt            GPU model, driver, library versions
+#   tests.txt          triton-vs-reference tests on CUDA (pytest if present, else a built-in grid)
+#   gpu_timing.md      LIF forward+backward and inference: reference vs triton (+ .json)
+#   gpu_bandwidth.md   bytes moved per second at [500,16,16384] and [100,64,1024] vs a copy (+ .json)
+#   gpu_peers.md       LIF and Linear+LIF at [500,16,16384], Fashion-MNIST conv epoch (+ .json)
 # Exit status: non-zero if any correctness check failed.
 set -u
 cd "$(dirname "$0")/.."
@@ -57,4 +60,12 @@ tail -n 5 "$OUT/tests.txt"
 
 timeout 150 "$PY" benchmarks/_gpu_timing.py "$OUT" > "$OUT/timing.log" 2>&1 || status=1
 cat "$OUT/timing.log" | tail -n 12
+
+timeout 150 "$PY" benchmarks/gpu_bandwidth.py --out "$OUT" > "$OUT/bandwidth.log" 2>&1 || status=1
+tail -n 12 "$OUT/bandwidth.log"
+
+if [ "${PEERS:-1}" != 0 ]; then
+  timeout 400 "$PY" benchmarks/gpu_peers.py --out "$OUT" --timeout 120 > "$OUT/peers.log" 2>&1
+  tail -n 16 "$OUT/peers.log"
+fi
 exit $status

@@ -36,14 +36,28 @@ def test_auto_runs_fused_on_cpu(kind):
     assert "FusedNeuron" in type(out[0].grad_fn).__name__
 
 
-def test_auto_falls_back_for_bfloat16_and_explicit_cpu_says_why():
-    model = make_model("lif").to(torch.bfloat16)
-    x = drive((3, 2, 2)).to(torch.bfloat16)
-    assert _call(model, x, "auto") is None
-    with pytest.raises(UserError, match=r"backend='cpu'.*bfloat16"):
-        _call(model, x, "cpu")
-    s, _ = sf.nn.LIF(beta=0.9).to(torch.bfloat16)(x)  # the module still runs (reference scan)
+def test_auto_runs_fused_for_bfloat16_and_float16():
+    for dtype in (torch.bfloat16, torch.float16):
+        model = make_model("lif").to(dtype)
+        x = drive((3, 2, 2)).to(dtype)
+        out = _call(model, x, "auto")
+        assert out is not None and out[0].dtype == dtype
+        assert "FusedNeuron" in type(out[0].grad_fn).__name__
+
+
+def test_autocast_linear_then_lif_runs_the_fused_kernel():
+    """What ``--amp`` training does: under bfloat16 autocast the layer feeds the neuron bfloat16
+    (its parameters stay float32) and the neuron runs fused, not the reference scan."""
+    torch.manual_seed(0)
+    net = torch.nn.Linear(3, 4)
+    lif = sf.nn.LIF(beta=0.9, learn_beta=True)
+    x = torch.rand(5, 2, 3)
+    with torch.autocast("cpu", torch.bfloat16):
+        s, _ = lif(net(x))
     assert s.dtype == torch.bfloat16
+    assert "FusedNeuron" in type(s.grad_fn).__name__
+    s.float().sum().backward()
+    assert net.weight.grad is not None and lif.beta.grad is not None
 
 
 def test_custom_surrogate_class_falls_back():

@@ -24,8 +24,8 @@ cache, and runs the reverse-time pass over the chunk replayed before, both in on
 takes two steps of each at a time (see :func:`_backward`). The scratch does not grow with ``T``,
 so blocks stay wide (long contiguous rows) for any sequence length.
 
-float32 and float64 run natively; other dtypes never reach this engine (the dispatcher falls back to
-the reference scan for bfloat16 and float16).
+float32 and float64 run natively. numba has no bfloat16, so bfloat16 and float16 input is converted
+to a float32 copy (which is what backward saves) and the recurrence runs in float32.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from torch import Tensor
 
 from spikeflow._numba_cache import njit
 from spikeflow.kernels import buffers
-from spikeflow.kernels.plan import Config
+from spikeflow.kernels.plan import LOW_DTYPES, Config
 
 MIN_BLOCK = 64  # neurons per parallel block: bounds, and the granularity (one cache line of floats
 MAX_BLOCK = 16384  # is 16; 64 keeps every block's rows 256-byte aligned in float32)
@@ -688,6 +688,8 @@ class CPUEngine:
         params: dict[str, Tensor],
         save: bool,
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        if x.dtype in LOW_DTYPES:
+            x = x.float()
         t_len, m = x.shape
         spikes = buffers.empty((t_len, m), x.dtype)
         names = [k for k in ("v", "i", "b", "refrac") if state[k] is not None]

@@ -6,13 +6,20 @@ or ``None`` when the reference scan should run:
 - ``"reference"``: always ``None``; so is an empty ``x`` (``T``, ``B`` or a neuron dimension 0)
   for every backend, since the reference scan returns its empty outputs and unchanged state.
 - ``"auto"``: the fused kernel when one applies (CPU tensors: numba; CUDA tensors: triton), else
-  ``None``. It does not apply to dtypes other than float32/float64 (bfloat16 and float16 run the
-  reference scan, which keeps their rounding exact), custom surrogate classes, parameters other
-  than ``beta``, ``alpha`` and ``threshold`` that require grad, or under ``torch.compile`` tracing.
+  ``None``. It does not apply to dtypes other than float32, float64, bfloat16 and float16,
+  custom surrogate classes, parameters other than ``beta``, ``alpha`` and ``threshold`` that
+  require grad, or under ``torch.compile`` tracing.
 - ``"cpu"`` / ``"triton"``: that kernel, or :class:`~spikeflow.errors.UserError` saying why not.
   ``"triton"`` on CPU tensors runs in triton's interpreter (``TRITON_INTERPRET=1``), for tests.
 
 The result equals the reference scan: spikes exactly, states and gradients to float rounding.
+
+Low precision (``x`` bfloat16 or float16, as under ``torch.autocast``): the recurrence runs in
+float32 (:func:`spikeflow.kernels.plan.compute_dtype`). State and parameters are taken in float32;
+the triton kernels load the half-precision input and convert it in registers, the CPU engine
+(numba has no bfloat16) converts it to a float32 copy first. Spikes and ``dL/dx`` come back in the
+input's dtype, the final state in the dtype of the initial state (rounded once, at the end). The
+result equals the float32 reference scan run on the same (rounded) input.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from torch import Tensor
 
 from spikeflow.errors import UserError, check_choice
 from spikeflow.kernels.function import FusedNeuron
-from spikeflow.kernels.plan import KINDS, Plan, make_plan
+from spikeflow.kernels.plan import KINDS, Plan, compute_dtype, make_plan
 
 BACKENDS = ("auto", "reference", "cpu", "triton")
 
@@ -100,10 +107,19 @@ def multi_step(kind: str, x: Tensor, state: Any, params: Any, backend: str):
 def _run(plan: Plan, engine: Any, state: Any):
     inputs = plan.inputs
     x = inputs.x
-    cast = [None if t is None or t is x else t.to(x.dtype) for t in inputs]
+    dtype = compute_dtype(x.dtype)
+    cast = [None if t is None or t is x else t.to(dtype) for t in inputs]
     cast[0] = x
     spikes, v, i, b, refrac = FusedNeuron.apply(plan.config, engine, *cast)
     if not plan.config.refractory:
         refrac = state.refrac  # the reference passes it through untouched
     fields = {"v": v, "i": i, "b": b, "refrac": refrac}
-    return spikes, type(state)(**{name: fields[name] for name in state._fields})
+    return spikes, type(state)(
+        **{name: like_state(fields[name], getattr(state, name)) for name in state._fields}
+    )
+
+
+def like_state(new: Tensor, old: Tensor) -> Tensor:
+    """The final state ``new`` in the dtype of the initial state ``old`` (a differentiable
+    conversion; none where they agree, as they do except for half-precision state)."""
+    return new if new.dtype == old.dtype else new.to(old.dtype)

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from spikeflow.kernels.plan import Config, Inputs
+from spikeflow.kernels.plan import Config, Inputs, compute_dtype
 
 
 class Engine(Protocol):
@@ -34,9 +34,12 @@ class Engine(Protocol):
         params: dict[str, Tensor],
         save: bool,
     ) -> tuple[Tensor, tuple[Tensor, ...]]:
-        """Spikes ``[T, M]`` and what the engine's backward needs (``()`` unless ``save``).
+        """Spikes ``[T, M]`` (any float dtype; 0 and 1 convert exactly) and what the engine's
+        backward needs (``()`` unless ``save``).
 
         The saved tensors are the engine's own choice (at most one float per step and neuron).
+        ``x`` may be bfloat16 or float16; ``state`` and ``params`` are then float32, the dtype the
+        engine computes in.
 
         ``state`` (``v, i, b, refrac``, each ``[M]``, ``None`` where the model lacks the term)
         holds the initial state and is advanced in place to the final state. ``params`` are
@@ -52,7 +55,7 @@ class Engine(Protocol):
         params: dict[str, Tensor],
         grads: dict[str, Tensor | None],
     ) -> Tensor:
-        """Gradient of ``x`` ``[T, M]``.
+        """Gradient of ``x`` ``[T, M]`` (any float dtype; the node converts it to ``x``'s).
 
         ``init`` holds the initial ``v, i, b`` (``None`` where absent). ``grads`` holds ``v, i, b``
         (``[M]``, the gradients of the final state, replaced in place by those of the initial state;
@@ -70,20 +73,27 @@ def rows(t: Tensor, broadcast_ok: bool = False) -> Tensor:
 
 
 def _param(t: Tensor | None, shape: torch.Size, like: Tensor, default: float) -> Tensor:
-    """A parameter as ``[M]``: a stride-0 view of one value when uniform (a scalar or absent), else
-    a fresh contiguous copy (so an in-place change before backward cannot alter the gradient)."""
+    """A parameter as ``[M]`` in the compute dtype of ``like``: a stride-0 view of one value when
+    uniform (a scalar or absent), else a fresh contiguous copy (so an in-place change before
+    backward cannot alter the gradient)."""
     m = like.shape[1]
+    dtype = compute_dtype(like.dtype)
     if t is None:
-        return like.new_full((1,), default).expand(m)
+        return like.new_full((1,), default, dtype=dtype).expand(m)
     t = t.detach()
     if t.numel() == 1:
-        return t.to(like.dtype).reshape(1).clone().expand(m)
-    return t.to(like.dtype).expand(shape).reshape(m).clone()
+        return t.to(dtype).reshape(1).clone().expand(m)
+    return t.to(dtype).expand(shape).reshape(m).clone()
 
 
 def _state(t: Tensor | None, shape: torch.Size, m: int) -> Tensor | None:
-    """A state broadcast to ``shape`` as a fresh contiguous ``[M]`` tensor (``None`` stays ``None``)."""
-    return None if t is None else t.detach().expand(shape).reshape(m).clone()
+    """A state broadcast to ``shape`` as a fresh contiguous ``[M]`` tensor, half precision raised to
+    float32 (``None`` stays ``None``)."""
+    return (
+        None
+        if t is None
+        else t.detach().to(compute_dtype(t.dtype)).expand(shape).reshape(m).clone()
+    )
 
 
 def engine_params(inp: Inputs, shape: torch.Size, like: Tensor) -> dict[str, Tensor]:
@@ -145,7 +155,9 @@ class FusedNeuron(torch.autograd.Function):
     """Forward and backward of the whole time axis in one autograd node.
 
     Outputs ``(spikes, v, i, b, refrac)``; ``i``, ``b`` are ``None`` where the model lacks them and
-    ``refrac`` is ``None`` without a refractory period (the counter is then not touched).
+    ``refrac`` is ``None`` without a refractory period (the counter is then not touched). Spikes
+    (and ``dL/dx``) have the dtype of ``x``; the state has the compute dtype
+    (:func:`~spikeflow.kernels.plan.compute_dtype`).
     """
 
     @staticmethod
@@ -159,9 +171,11 @@ class FusedNeuron(torch.autograd.Function):
         state = {k: None if t is None else t.clone() for k, t in init.items()}
         save = any(ctx.needs_input_grad)
         spikes, saved = engine.forward(cfg, x2, state, params, save)
+        spikes = spikes.to(x2.dtype)
         if save:
             ctx.save_for_backward(init["v"], init["i"], init["b"], *saved)
             ctx.cfg, ctx.engine, ctx.params, ctx.shape = cfg, engine, params, shape
+            ctx.x_dtype = x2.dtype
             ctx.param_shapes = learnable_shapes(inp)
         return node_outputs(ctx, inp, spikes, state, shape)
 
@@ -199,7 +213,7 @@ class FusedNeuron(torch.autograd.Function):
             return grads[k].view(ctx.shape).sum_to_size(ctx.param_shapes[k])
 
         out = {
-            "x": lambda: gx.view(t_len, *ctx.shape),
+            "x": lambda: gx.view(t_len, *ctx.shape).to(ctx.x_dtype),
             "v": lambda: grads["v"].view(ctx.shape),
             "i": lambda: grads["i"].view(ctx.shape),
             "b": lambda: grads["b"].view(ctx.shape),

@@ -29,6 +29,16 @@ from spikeflow import surrogate as sg
 KINDS = ("lif", "if", "synaptic", "alif")
 RESET_IDS = {"subtract": 0, "zero": 1, "none": 2}
 FUSED_DTYPES = (torch.float32, torch.float64)
+# Low-precision inputs the kernels take: the recurrence runs in float32 (see compute_dtype).
+LOW_DTYPES = (torch.bfloat16, torch.float16)
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype a fused kernel computes in for input of ``dtype``: float32 for bfloat16 and
+    float16 (the membrane accumulates in float32; spikes and ``dL/dx`` come back in ``dtype``),
+    else ``dtype`` itself."""
+    return torch.float32 if dtype in LOW_DTYPES else dtype
+
 
 # Surrogates implemented inside the kernels, keyed by their exact class (a subclass may change grad).
 SURROGATE_IDS: dict[type, int] = {
@@ -88,10 +98,8 @@ def make_plan(kind: str, x: Tensor, state: Any, params: Any) -> Plan | str:
     surrogate_id = SURROGATE_IDS.get(type(spike.surrogate))
     if surrogate_id is None:
         return f"surrogate {spike.surrogate!r} has no fused implementation (custom class)"
-    if x.dtype not in FUSED_DTYPES:
-        return (
-            f"dtype {x.dtype} is not fused (float32 and float64 are; bfloat16 uses the reference)"
-        )
+    if x.dtype not in FUSED_DTYPES + LOW_DTYPES:
+        return f"dtype {x.dtype} is not fused (float32, float64, bfloat16 and float16 are)"
     inputs = _inputs(kind, x, state, params)
     reason = _check_tensors(inputs, x)
     if reason:
@@ -137,6 +145,7 @@ def _inputs(kind: str, x: Tensor, state: Any, params: Any) -> Inputs:
 
 def _check_tensors(inputs: Inputs, x: Tensor) -> str:
     neuron_shape = x.shape[1:]
+    compute = compute_dtype(x.dtype)
     for name, t in zip(Inputs._fields, inputs, strict=True):
         if t is None or name == "x":
             continue
@@ -144,8 +153,8 @@ def _check_tensors(inputs: Inputs, x: Tensor) -> str:
             return f"{name} is a {type(t).__name__}, not a tensor"
         if t.device != x.device:
             return f"{name} is on {t.device}, x on {x.device}"
-        if torch.promote_types(t.dtype, x.dtype) != x.dtype:
-            return f"{name} has dtype {t.dtype}, which would promote x ({x.dtype})"
+        if torch.promote_types(t.dtype, compute) != compute:
+            return f"{name} has dtype {t.dtype}, which would promote x ({x.dtype}) past {compute}"
         if not _broadcasts(t.shape, neuron_shape):
             return f"{name} of shape {tuple(t.shape)} does not broadcast to {tuple(neuron_shape)}"
         if t.requires_grad and name not in DIFFERENTIABLE:

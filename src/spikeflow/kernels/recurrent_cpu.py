@@ -14,13 +14,14 @@ share their semantics bit for bit), and its reverse :func:`spikeflow.kernels.cpu
 Event-driven where the work follows the spikes: the forward's recurrent input sums the columns of
 ``W`` of the neurons that fired (``N`` adds per spike instead of ``N x N`` multiply-adds per step),
 and so does the weight gradient (``dW[:, j] += dL/du_t`` for every spike ``s[t-1, j]``). The
-backward's ``dL/ds[t-1] = W^T dL/du_t`` is dense (the surrogate gradient is nowhere zero): ``N x N``
-multiply-adds per step and row, the floor of the whole computation; it takes four rows of ``W`` per
-pass, so the accumulator row is loaded and stored once per four.
+backward's ``dL/ds[t-1] = dL/du_t W`` is dense (the surrogate gradient is nowhere zero): ``N x N``
+multiply-adds per step and row, the floor of the whole computation. The backward walks a part's
+rows together, step by step, so this is one ``[R, N] x [N, N]`` product per step and part
+(:func:`_dense_product`, register-blocked), not ``R`` vector products.
 
-Saved for backward: the input (a view), the spikes (the output) and the state every ``CHUNK``
-steps; the backward replays each chunk from its checkpoint, so membrane and spikes are bitwise
-equal to the forward's.
+Saved for backward: the total input ``u`` (one float per step and neuron, so the backward's replay
+needs no recurrent sum), the spikes (the output) and the state every ``CHUNK`` steps; the backward
+replays each chunk from its checkpoint, so membrane and spikes are bitwise equal to the forward's.
 """
 
 from __future__ import annotations
@@ -70,28 +71,6 @@ def _copy_impl(a):
     return lambda a: a.copy()
 
 
-def _plane(present, a, j):
-    """``a[j]`` of a ``[CHUNK, N]`` scratch, or ``None`` where ``present`` is ``None``."""
-
-
-@overload(_plane, inline="always")
-def _plane_impl(present, a, j):
-    if isinstance(present, types.NoneType):
-        return lambda present, a, j: None
-    return lambda present, a, j: a[j]
-
-
-def _opt2(present, rows, n, dt):
-    """A ``[rows, n]`` scratch, or ``None`` where ``present`` is ``None``."""
-
-
-@overload(_opt2, inline="always")
-def _opt2_impl(present, rows, n, dt):
-    if isinstance(present, types.NoneType):
-        return lambda present, rows, n, dt: None
-    return lambda present, rows, n, dt: np.empty((rows, n), dt)
-
-
 def _recurrent_input(u, x, sp, wt, w1, r):
     """``u = x + W sp`` (``wt`` is ``W^T`` ``[N, N]``, summed over the spikes only) or
     ``u = x + w1 * sp`` (one-to-one, ``wt`` is ``None``). ``r`` is an ``[N]`` scratch."""
@@ -122,72 +101,122 @@ def _recurrent_input_impl(u, x, sp, wt, w1, r):
     return dense
 
 
-@njit(cache=True, error_model="numpy")
-def _transpose_product(g, w, out):
-    """``out = g @ w`` (``out[j] = sum_i g[i] w[i, j]``), four rows of ``w`` per pass."""
-    n = g.shape[0]
-    out[:] = 0
-    i = 0
-    while i + 4 <= n:
-        g0, g1, g2, g3 = g[i], g[i + 1], g[i + 2], g[i + 3]
-        r0, r1, r2, r3 = w[i], w[i + 1], w[i + 2], w[i + 3]
-        for k in range(n):
-            out[k] += g0 * r0[k] + g1 * r1[k] + g2 * r2[k] + g3 * r3[k]
-        i += 4
-    while i < n:
-        gi = g[i]
-        ri = w[i]
-        for k in range(n):
-            out[k] += gi * ri[k]
-        i += 1
+def _rows_product(g, w, w1, out):
+    """``out = g @ w`` for ``g`` ``[R, N]`` (``R`` batch rows) and ``w`` ``[N, N]``, or, one-to-one
+    (``w`` is ``None``), ``out = w1 * g`` (``w1`` ``[N]``)."""
 
 
-def _recurrent_grad(gu, sp, w, w1, grec, gw):
-    """Through ``u_t = x_t + W s_{t-1}``: ``grec = dL/ds_{t-1} = W^T gu`` and ``dW += gu s_{t-1}^T``
-    (``gw`` holds ``dW^T`` ``[N, N]``; summed over the spikes only), or, one-to-one (``w`` is
-    ``None``), ``grec = w1 * gu`` and ``gw += s_{t-1} * gu``."""
-
-
-@overload(_recurrent_grad, inline="always")
-def _recurrent_grad_impl(gu, sp, w, w1, grec, gw):
+@overload(_rows_product, inline="always")
+def _rows_product_impl(g, w, w1, out):
     if isinstance(w, types.NoneType):
 
-        def one_to_one(gu, sp, w, w1, grec, gw):
-            for k in range(gu.shape[0]):
-                grec[k] = w1[k] * gu[k]
-                gw[k] += sp[k] * gu[k]
+        def one_to_one(g, w, w1, out):
+            for r in range(g.shape[0]):
+                for k in range(g.shape[1]):
+                    out[r, k] = w1[k] * g[r, k]
 
         return one_to_one
+    return lambda g, w, w1, out: _dense_product(g, w, out)
 
-    def dense(gu, sp, w, w1, grec, gw):
-        n = gu.shape[0]
-        _transpose_product(gu, w, grec)
-        for j in range(n):
-            sj = sp[j]
-            if sj != 0:
-                row = gw[j]
-                for k in range(n):
-                    row[k] += sj * gu[k]
 
-    return dense
+@njit(cache=True, error_model="numpy")
+def _dense_product(g, w, out):
+    """``out = g @ w`` (``out[r, j] = sum_i g[r, i] w[i, j]``): four rows of ``g`` against two rows
+    of ``w`` per pass, so each loaded row of ``w`` serves four rows of the result and each result
+    row is loaded and stored once per two rows of ``w`` (about 4x the product row by row)."""
+    nr, n = g.shape
+    out[:] = 0
+    b = 0
+    while b + 4 <= nr:
+        o0, o1, o2, o3 = out[b], out[b + 1], out[b + 2], out[b + 3]
+        i = 0
+        while i + 2 <= n:
+            a0, a1, a2, a3 = g[b, i], g[b + 1, i], g[b + 2, i], g[b + 3, i]
+            c0, c1, c2, c3 = g[b, i + 1], g[b + 1, i + 1], g[b + 2, i + 1], g[b + 3, i + 1]
+            wi, wj = w[i], w[i + 1]
+            for k in range(n):
+                p, q = wi[k], wj[k]
+                o0[k] += a0 * p + c0 * q
+                o1[k] += a1 * p + c1 * q
+                o2[k] += a2 * p + c2 * q
+                o3[k] += a3 * p + c3 * q
+            i += 2
+        if i < n:
+            a0, a1, a2, a3 = g[b, i], g[b + 1, i], g[b + 2, i], g[b + 3, i]
+            wi = w[i]
+            for k in range(n):
+                p = wi[k]
+                o0[k] += a0 * p
+                o1[k] += a1 * p
+                o2[k] += a2 * p
+                o3[k] += a3 * p
+        b += 4
+    while b < nr:
+        o, gb = out[b], g[b]
+        for i in range(n):
+            a, wi = gb[i], w[i]
+            for k in range(n):
+                o[k] += a * wi[k]
+        b += 1
+
+
+def _weight_grad(gu, sp, w1, gw):
+    """``dW += gu s_{t-1}^T`` into ``gw`` (``dW^T`` ``[N, N]``: ``gw[j] += gu`` for every spike
+    ``s_{t-1, j}``, so the cost follows the spikes), or, one-to-one (``w1`` not ``None``),
+    ``gw += s_{t-1} * gu``."""
+
+
+@overload(_weight_grad, inline="always")
+def _weight_grad_impl(gu, sp, w1, gw):
+    if isinstance(w1, types.NoneType):
+
+        def dense(gu, sp, w1, gw):
+            n = gu.shape[0]
+            for j in range(n):
+                sj = sp[j]
+                if sj != 0:
+                    row = gw[j]
+                    for k in range(n):
+                        row[k] += sj * gu[k]
+
+        return dense
+
+    def one_to_one(gu, sp, w1, gw):
+        for k in range(gu.shape[0]):
+            gw[k] += sp[k] * gu[k]
+
+    return one_to_one
+
+
+def _urow(uo, t, b, u):
+    """Where step ``t`` of row ``b`` puts its total input: ``uo[t, b]`` (saved for backward), or
+    the scratch row ``u`` where nothing is saved (``uo`` is ``None``)."""
+
+
+@overload(_urow, inline="always")
+def _urow_impl(uo, t, b, u):
+    if isinstance(uo, types.NoneType):
+        return lambda uo, t, b, u: u
+    return lambda uo, t, b, u: uo[t, b]
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
 def _forward(
     x, s0, wt, w1, v, cur, adapt, refrac,
     beta, alpha, thr, v_reset, rho, beta_a, c_sub, c_zero, k_ref,
-    spikes, cv, ci, cb, cr, chunk, parts,
+    spikes, uo, cv, ci, cb, cr, chunk, parts,
 ):  # fmt: skip
     """The recurrent layer over ``x`` ``[T, B, N]``, in place on the state ``v, cur, adapt,
     refrac`` (``[B, N]``, ``None`` where the model lacks the term), from the spikes ``s0``
     ``[B, N]``. ``wt`` is ``W^T`` (dense; ``w1`` is then ``None``) or ``None`` (one-to-one
-    ``w1`` ``[N]``). Parameters are flat ``[B * N]`` arrays or scalars. ``cv, ci, cb, cr``
-    (``[ceil(T / chunk), B, N]`` or ``None``) receive the state before steps ``0, chunk, ...``.
-    The batch runs in ``parts`` parallel parts."""
+    ``w1`` ``[N]``). Parameters are flat ``[B * N]`` arrays or scalars. ``uo`` (``[T, B, N]`` or
+    ``None``) receives the total input ``x_t + W s_{t-1}``, and ``cv, ci, cb, cr``
+    (``[ceil(T / chunk), B, N]`` or ``None``) the state before steps ``0, chunk, ...``, for the
+    backward. The batch runs in ``parts`` parallel parts."""
     n_steps, nb, n = x.shape
     dt = x.dtype.type
     for p in prange(parts):
-        u, r = np.empty(n, dt), np.empty(n, dt)
+        u0, r = np.empty(n, dt), np.empty(n, dt)
         for b in range(p * nb // parts, (p + 1) * nb // parts):
             vl, il = v[b].copy(), _copy(_srow(cur, b))
             bl, rl = _copy(_srow(adapt, b)), _copy(_srow(refrac, b))
@@ -204,6 +233,7 @@ def _forward(
                         cb[c, b] = bl
                     if refrac is not None:
                         cr[c, b] = rl
+                u = _urow(uo, t, b, u0)
                 _recurrent_input(u, x[t, b], sp, wt, w1, r)
                 ss = spikes[t, b]
                 for k in range(n):
@@ -221,14 +251,41 @@ def _forward(
                 refrac[b] = rl
 
 
+def _plane(present, a, j, r):
+    """Row ``a[j, r]`` of a ``[CHUNK, R, N]`` scratch, or ``None`` where ``present`` is ``None``."""
+
+
+@overload(_plane, inline="always")
+def _plane_impl(present, a, j, r):
+    if isinstance(present, types.NoneType):
+        return lambda present, a, j, r: None
+    return lambda present, a, j, r: a[j, r]
+
+
+def _opt3(present, rows, nr, n, dt):
+    """A ``[rows, nr, n]`` scratch, or ``None`` where ``present`` is ``None``."""
+
+
+@overload(_opt3, inline="always")
+def _opt3_impl(present, rows, nr, n, dt):
+    if isinstance(present, types.NoneType):
+        return lambda present, rows, nr, n, dt: None
+    return lambda present, rows, nr, n, dt: np.empty((rows, nr, n), dt)
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def _backward(
-    gs, x, s0, spikes, w, wt, w1, cv, ci, cb, cr, chunk,
+    gs, u, s0, spikes, w, w1, cv, ci, cb, cr, chunk,
     beta, alpha, thr, v_reset, rho, beta_a, c_sub, c_zero, k_ref, reset_grad, sgc,
     gx, gv, gi, gb, gbeta, galpha, gthr, gs0, gw, parts,
 ):  # fmt: skip
     """Reverse-time pass of :func:`_forward`, one chunk of ``chunk`` steps at a time, each
-    replayed from its checkpoint (bitwise equal to the forward's).
+    replayed from its checkpoint and the saved total input ``u`` ``[T, B, N]`` (bitwise equal to
+    the forward's).
+
+    Each part walks its batch rows together, step by step, so that ``dL/ds_{t-1} = dL/du_t W``
+    is one product of the part's ``[R, N]`` rows with ``W`` (:func:`_dense_product`) rather
+    than ``R`` vector products that each read all of ``W``.
 
     ``gs`` ``[T, B, N]`` is ``dL/ds``; ``gv, gi, gb`` ``[B, N]`` hold the gradients of the final
     state and receive those of the initial state; ``gs0`` ``[B, N]`` receives ``dL/ds0``.
@@ -236,56 +293,61 @@ def _backward(
     (``[parts, N, N]`` as ``dW^T``, or ``[parts, N]`` one-to-one) the weight's, one slice per
     part. ``w`` is ``W`` (dense) or ``None``.
     """
-    n_steps, nb, n = x.shape
-    dt = x.dtype.type
+    n_steps, nb, n = u.shape
+    dt = u.dtype.type
     n_chunks = (n_steps + chunk - 1) // chunk
     for p in prange(parts):
-        u, r = np.empty(n, dt), np.empty(n, dt)
-        grec, gsrow = np.empty(n, dt), np.empty(n, dt)
-        vps = np.empty((chunk, n), dt)
-        irs = _opt2(ci, chunk, n, dt)
-        brs = _opt2(cb, chunk, n, dt)
-        rrs = _opt2(cr, chunk, n, dt)
+        lo, hi = p * nb // parts, (p + 1) * nb // parts
+        nr = hi - lo
+        grec, gsrow = np.zeros((nr, n), dt), np.empty(n, dt)
+        vps = np.empty((chunk, nr, n), dt)
+        irs = _opt3(ci, chunk, nr, n, dt)
+        brs = _opt3(cb, chunk, nr, n, dt)
+        rrs = _opt3(cr, chunk, nr, n, dt)
         gwp = gw[p]
-        for b in range(p * nb // parts, (p + 1) * nb // parts):
-            be, al, th = _prow(beta, b, n), _prow(alpha, b, n), _prow(thr, b, n)
-            vr, rh, ba = _prow(v_reset, b, n), _prow(rho, b, n), _prow(beta_a, b, n)
-            gvl, gil, gbl = gv[b], _srow(gi, b), _srow(gb, b)
-            gbe, gal, gth = _srow(gbeta, b), _srow(galpha, b), _srow(gthr, b)
-            grec[:] = 0
-            for c in range(n_chunks - 1, -1, -1):
-                t0 = c * chunk
-                t1 = min(t0 + chunk, n_steps)
+        for c in range(n_chunks - 1, -1, -1):
+            t0 = c * chunk
+            t1 = min(t0 + chunk, n_steps)
+            for r in range(nr):
+                b = lo + r
+                be, al, th = _prow(beta, b, n), _prow(alpha, b, n), _prow(thr, b, n)
+                vr, rh, ba = _prow(v_reset, b, n), _prow(rho, b, n), _prow(beta_a, b, n)
                 vv, ii = cv[c, b].copy(), _copy(_srow(_srow(ci, c), b))
                 bb, rr = _copy(_srow(_srow(cb, c), b)), _copy(_srow(_srow(cr, c), b))
                 for t in range(t0, t1):
                     j = t - t0
-                    sp = s0[b] if t == 0 else spikes[t - 1, b]
-                    _recurrent_input(u, x[t, b], sp, wt, w1, r)
-                    vrow, irow = vps[j], _plane(ci, irs, j)
-                    brow, rrow = _plane(cb, brs, j), _plane(cr, rrs, j)
+                    ut = u[t, b]
+                    vrow, irow = vps[j, r], _plane(ci, irs, j, r)
+                    brow, rrow = _plane(cb, brs, j, r), _plane(cr, rrs, j, r)
                     for k in range(n):
                         _step(
-                            k, u[k], vv, ii, bb, rr, al, be, th, vr, rh, ba, c_sub, c_zero,
+                            k, ut[k], vv, ii, bb, rr, al, be, th, vr, rh, ba, c_sub, c_zero,
                             k_ref, None, vrow, irow, brow, rrow, None,
                         )  # fmt: skip
-                for t in range(t1 - 1, t0 - 1, -1):
-                    j = t - t0
-                    jp = max(j - 1, 0)
-                    gsr = gs[t, b]
+            for t in range(t1 - 1, t0 - 1, -1):
+                j = t - t0
+                jp = max(j - 1, 0)
+                for r in range(nr):
+                    b = lo + r
+                    be, al, th = _prow(beta, b, n), _prow(alpha, b, n), _prow(thr, b, n)
+                    vr, rh, ba = _prow(v_reset, b, n), _prow(rho, b, n), _prow(beta_a, b, n)
+                    gsr, gr = gs[t, b], grec[r]
                     for k in range(n):
-                        gsrow[k] = gsr[k] + grec[k]
+                        gsrow[k] = gsr[k] + gr[k]
                     gu = gx[t, b]
+                    gvl, gil, gbl = gv[b], _srow(gi, b), _srow(gb, b)
+                    gbe, gal, gth = _srow(gbeta, b), _srow(galpha, b), _srow(gthr, b)
                     for k in range(n):
                         _back_step(
-                            k, j == 0, vps[j], _plane(ci, irs, j), _plane(cb, brs, j),
-                            _plane(cr, rrs, j), vps[jp], _plane(cb, brs, jp), _plane(cr, rrs, jp),
-                            cv[c, b], sgc, gsrow, gvl, gil, gal, gbl, gbe, gth, gu, al, be, th,
-                            vr, rh, ba, c_sub, c_zero, reset_grad, None,
+                            k, j == 0, vps[j, r], _plane(ci, irs, j, r), _plane(cb, brs, j, r),
+                            _plane(cr, rrs, j, r), vps[jp, r], _plane(cb, brs, jp, r),
+                            _plane(cr, rrs, jp, r), cv[c, b], sgc, gsrow, gvl, gil, gal, gbl,
+                            gbe, gth, gu, al, be, th, vr, rh, ba, c_sub, c_zero, reset_grad, None,
                         )  # fmt: skip
                     sp = s0[b] if t == 0 else spikes[t - 1, b]
-                    _recurrent_grad(gu, sp, w, w1, grec, gwp)
-            gs0[b] = grec
+                    _weight_grad(gu, sp, w1, gwp)
+                _rows_product(gx[t, lo:hi], w, w1, grec)
+        gs0[lo:hi] = grec
 
 
 def parts(batch: int) -> int:

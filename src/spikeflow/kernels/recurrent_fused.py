@@ -4,9 +4,12 @@ backward over the whole time axis in one autograd node.
 ``multi_step_recurrent(kind, x, state, params, backend)`` returns ``(spikes, final_state)`` from the
 fused kernel of :mod:`spikeflow.kernels.recurrent_cpu`, or ``None`` when the reference scan should
 run (backend ``"reference"``; ``"auto"`` where the kernel does not apply: tensors off the CPU,
-dtypes other than float32/float64, custom surrogates, a weight or spike state of another dtype,
-``torch.compile`` tracing). ``"cpu"`` runs the kernel or raises :class:`~spikeflow.errors.UserError`
-saying why not; ``"triton"`` raises (there is no GPU recurrent kernel yet).
+dtypes other than float32, float64, bfloat16 and float16, custom surrogates, a weight or spike
+state of a dtype that would promote the computation, ``torch.compile`` tracing). bfloat16 and
+float16 input runs in float32 (a differentiable conversion here, so ``dL/dx`` comes back in the
+input's dtype); the spikes and the final state come back in the dtypes they were given in. ``"cpu"`` runs
+the kernel or raises :class:`~spikeflow.errors.UserError` saying why not; ``"triton"`` raises
+(there is no GPU recurrent kernel yet).
 
 The result equals the reference scan of :func:`spikeflow.functional.recurrent_step`: spikes exactly
 (up to the order of the recurrent sum, which differs from a BLAS product in the last bit), states and
@@ -27,8 +30,9 @@ from spikeflow.errors import UserError
 from spikeflow.functional import RecurrentState
 from spikeflow.kernels import cpu
 from spikeflow.kernels import recurrent_cpu as rc
+from spikeflow.kernels.dispatch import like_state
 from spikeflow.kernels.function import engine_params, engine_state, learnable_shapes, node_outputs
-from spikeflow.kernels.plan import Config, Inputs, make_plan
+from spikeflow.kernels.plan import Config, Inputs, compute_dtype, make_plan
 
 
 def _numpy(t: Tensor | None):
@@ -68,6 +72,7 @@ class FusedRecurrent(torch.autograd.Function):
             for k in ("v", "i", "b", "refrac")
         }
         spikes = torch.empty_like(x3)
+        u = torch.empty_like(x3) if save else None
         p = {k: cpu._param(t) for k, t in params.items()}
         rc._forward(
             x3.numpy(), sp0.numpy(), w.T.contiguous().numpy() if dense else None,
@@ -75,11 +80,11 @@ class FusedRecurrent(torch.autograd.Function):
             p["beta"], p["alpha"] if cfg.synaptic else None, p["threshold"], p["v_reset"],
             p["rho"] if cfg.adaptive else None, p["beta_a"] if cfg.adaptive else None,
             *cpu._reset_coefficients(cfg, x3.dtype), cpu._scalar(cfg.refractory, x3.dtype),
-            spikes.numpy(), *(_numpy(ckpt[k]) for k in ("v", "i", "b", "refrac")), rc.CHUNK,
-            rc.parts(nb),
+            spikes.numpy(), _numpy(u), *(_numpy(ckpt[k]) for k in ("v", "i", "b", "refrac")),
+            rc.CHUNK, rc.parts(nb),
         )  # fmt: skip
         if save:
-            ctx.save_for_backward(x3, spikes, sp0, w, *ckpt.values())
+            ctx.save_for_backward(u, spikes, sp0, w, *ckpt.values())
             ctx.cfg, ctx.params, ctx.shape = cfg, params, shape
             ctx.shapes = learnable_shapes(inp)
             ctx.s0_shape, ctx.w_dtype = s0.shape, weight.dtype
@@ -88,17 +93,17 @@ class FusedRecurrent(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx: Any, g_spikes, g_v, g_i, g_b, _g_refrac):
-        x3, spikes, sp0, w, cv, ci, cb, cr = ctx.saved_tensors
+        u, spikes, sp0, w, cv, ci, cb, cr = ctx.saved_tensors  # u: the total input
         cfg = ctx.cfg
-        t_len, nb, n = x3.shape
-        dtype = x3.dtype
+        t_len, nb, n = u.shape
+        dtype = u.dtype
         if g_spikes is None:
-            gs = torch.zeros_like(x3)
+            gs = torch.zeros_like(u)
         else:
             gs = g_spikes.to(dtype).reshape(t_len, nb, n).contiguous()
 
         def flat(g: Tensor | None) -> Tensor:
-            return x3.new_zeros(nb, n) if g is None else g.to(dtype).reshape(nb, n).clone()
+            return u.new_zeros(nb, n) if g is None else g.to(dtype).reshape(nb, n).clone()
 
         needs = dict(zip(("weight", "s0", *Inputs._fields), ctx.needs_input_grad[1:], strict=True))
         grads = {
@@ -107,18 +112,18 @@ class FusedRecurrent(torch.autograd.Function):
             "b": flat(g_b) if cfg.adaptive else None,
         }
         grads.update(
-            {k: x3.new_zeros(nb, n) if needs[k] else None for k in ("beta", "alpha", "threshold")}
+            {k: u.new_zeros(nb, n) if needs[k] else None for k in ("beta", "alpha", "threshold")}
         )
         dense = w.dim() == 2
         n_parts = rc.parts(nb)
-        gw = x3.new_zeros((n_parts, n, n) if dense else (n_parts, n))
-        gx = torch.empty_like(x3)
-        gs0 = x3.new_empty(nb, n)
+        gw = u.new_zeros((n_parts, n, n) if dense else (n_parts, n))
+        gx = torch.empty_like(u)
+        gs0 = u.new_empty(nb, n)
         p = {k: cpu._param(t) for k, t in ctx.params.items()}
         syn, ada = cfg.synaptic, cfg.adaptive
         rc._backward(
-            gs.numpy(), x3.numpy(), sp0.numpy(), spikes.numpy(), w.numpy() if dense else None,
-            w.T.contiguous().numpy() if dense else None, None if dense else w.numpy(),
+            gs.numpy(), u.numpy(), sp0.numpy(), spikes.numpy(), w.numpy() if dense else None,
+            None if dense else w.numpy(),
             *(_numpy(t) for t in (cv, ci, cb, cr)), rc.CHUNK,
             p["beta"], p["alpha"] if syn else None, p["threshold"], p["v_reset"],
             p["rho"] if ada else None, p["beta_a"] if ada else None,
@@ -152,9 +157,11 @@ def _reason(x: Tensor, state: RecurrentState, weight: Tensor) -> str:
     """Why the fused kernel cannot run this call (``""`` where it can)."""
     if x.device.type != "cpu":
         return f"x is on {x.device}; the fused recurrent kernel runs on the CPU only"
+    dtypes = {x.dtype, compute_dtype(x.dtype)}
     for name, t in (("weight", weight), ("state.s", state.s)):
-        if not isinstance(t, Tensor) or t.device != x.device or t.dtype != x.dtype:
-            return f"{name} must be a {x.dtype} tensor on {x.device}"
+        if not isinstance(t, Tensor) or t.device != x.device or t.dtype not in dtypes:
+            names = " or ".join(sorted(map(str, dtypes)))
+            return f"{name} must be a {names} tensor on {x.device}"
     return ""
 
 
@@ -181,12 +188,16 @@ def multi_step_recurrent(kind: str, x: Tensor, state: RecurrentState, params: An
         if backend == "auto":
             return None
         raise UserError(f"backend={backend!r} cannot run this recurrent {kind!r} call: {plan}")
-    cast = [None if t is None or t is x else t.to(x.dtype) for t in plan.inputs]
-    cast[0] = x
-    spikes, v, i, b, refrac = FusedRecurrent.apply(plan.config, params.weight, state.s, *cast)
+    dtype = compute_dtype(x.dtype)
+    cast = [None if t is None else t.to(dtype) for t in plan.inputs]
+    weight, s0 = params.weight.to(dtype), state.s.to(dtype)
+    spikes, v, i, b, refrac = FusedRecurrent.apply(plan.config, weight, s0, *cast)
+    spikes = spikes.to(x.dtype)
     inner = state.neuron
     if not plan.config.refractory:
         refrac = inner.refrac
     fields = {"v": v, "i": i, "b": b, "refrac": refrac}
-    neuron = type(inner)(**{name: fields[name] for name in inner._fields})
+    neuron = type(inner)(
+        **{name: like_state(fields[name], getattr(inner, name)) for name in inner._fields}
+    )
     return spikes, RecurrentState(neuron, spikes[-1])

@@ -1,12 +1,20 @@
 """GPU engine: the fused LIF-family recurrence as triton kernels.
 
-One program owns :data:`BLOCK` neurons and walks the whole time axis, so a step's loads and stores
-are contiguous (coalesced). The model's switches (synaptic, adaptive, reset mode, refractory period,
-surrogate) are compile-time constants, so each combination gets its own specialised kernel.
+One program owns ``BLOCK`` neurons and walks the whole time axis (one launch per direction, none per
+step), so a step's loads and stores are contiguous (coalesced). Each warp's steps are sequential,
+so the forward loads the input of step ``t + 1`` before it computes step ``t`` (the load's latency
+overlaps the step instead of stalling every step). :func:`launch_config` sizes the programs: wide
+(up to 1,024 neurons, four per thread, 16-byte accesses) where there are enough neurons to give
+every multiprocessor several programs, narrower where there are few. The model's switches
+(synaptic, adaptive, reset mode, refractory period, surrogate) are compile-time constants, so
+each combination gets its own specialised kernel.
 Floating-point contraction is disabled (``enable_fp_fusion=False``) so ``beta * v + x`` rounds
 like the two PyTorch operations of the reference scan and spikes match exactly.
 
-float32 and float64 run natively; the surrogate's ``exp`` is evaluated in float32. On CPU tensors
+float32 and float64 run natively; the surrogate's ``exp`` is evaluated in float32. bfloat16 and
+float16 input is loaded as it is and converted in registers: the state, the saved membrane and
+the arithmetic are float32; spikes are stored in the input's dtype and ``dL/dx`` in that of
+``dL/ds``. On CPU tensors
 the kernels run in triton's interpreter when ``TRITON_INTERPRET=1`` (used by the tests).
 """
 
@@ -19,9 +27,30 @@ import triton
 import triton.language as tl
 from torch import Tensor
 
-from spikeflow.kernels.plan import Config
+from spikeflow.kernels.plan import Config, compute_dtype
 
-BLOCK = 128
+BLOCK = 128  # neurons per program where the device is not a GPU (the interpreter)
+PROGRAMS_PER_SM = 4  # programs wanted per multiprocessor before a block is made wider
+
+
+def launch_config(m: int, device: torch.device) -> tuple[int, int]:
+    """``(block, num_warps)`` for ``m`` neurons on ``device``: the widest block (1024, 512, 256 or
+    128 neurons, four per thread) that still gives every multiprocessor ``PROGRAMS_PER_SM``
+    programs; 128 neurons and 4 warps off the GPU.
+
+    Arguments:
+        m: neurons ``M`` (rows of ``[T, M]``). device: the tensors' device.
+
+    Returns:
+        ``(block, num_warps)``.
+    """
+    if device.type != "cuda":
+        return BLOCK, 4
+    sms = torch.cuda.get_device_properties(device).multi_processor_count
+    for block in (1024, 512, 256):
+        if math.ceil(m / block) >= PROGRAMS_PER_SM * sms:
+            return block, block // 128
+    return 128, 1
 
 
 @triton.jit
@@ -78,8 +107,12 @@ def _forward_kernel(
     v_reset = tl.load(vr_ptr + j, mask=mask, other=0.0)
     rho = tl.load(rho_ptr + j, mask=mask, other=0.0)
     beta_a = tl.load(ba_ptr + j, mask=mask, other=0.0)
+    u_next = tl.load(x_ptr + j, mask=mask, other=0.0)  # n_steps >= 1: empty input never gets here
     for t in range(n_steps):
-        u = tl.load(x_ptr + t * xst + j, mask=mask, other=0.0)
+        u = u_next.to(v.dtype)
+        # prefetch, issued before this step's arithmetic so the two overlap (the last step
+        # reads its own input again)
+        u_next = tl.load(x_ptr + tl.minimum(t + 1, n_steps - 1) * xst + j, mask=mask, other=0.0)
         if SYNAPTIC:
             cur = alpha * cur + u
             u = cur
@@ -99,7 +132,8 @@ def _forward_kernel(
         if ADAPTIVE:
             b = tl.where(spk, rho * b + beta_a, rho * b)
         out = t * m + j
-        tl.store(s_ptr + out, spk.to(s_ptr.dtype.element_ty), mask=mask)
+        # through float32: triton's interpreter fails to convert int1 to bfloat16 directly
+        tl.store(s_ptr + out, spk.to(tl.float32).to(s_ptr.dtype.element_ty), mask=mask)
         if SAVE:
             tl.store(h_ptr + out, u if SYNAPTIC else vp, mask=mask)
             tl.store(f_ptr + out, spk.to(tl.uint8) + 2 * free.to(tl.uint8), mask=mask)
@@ -215,15 +249,15 @@ def _backward_kernel(
     tl.store(gthr_ptr + j, gthr, mask=mask)
 
 
-def _grid(m: int) -> tuple[int]:
-    return (math.ceil(m / BLOCK),)
-
-
 def _dense(tensors: dict[str, Tensor | None], like: Tensor) -> dict[str, Tensor]:
-    """Every entry as a contiguous ``[M]`` tensor: absent states become zeros (the kernels load and
-    store every term and the switches ignore the result), stride-0 parameters are expanded."""
-    m = like.shape[1]
-    return {k: like.new_zeros(m) if t is None else t.contiguous() for k, t in tensors.items()}
+    """Every entry as a contiguous ``[M]`` tensor in the compute dtype of ``like``: absent states
+    become zeros (the kernels load and store every term and the switches ignore the result),
+    stride-0 parameters are expanded."""
+    m, dtype = like.shape[1], compute_dtype(like.dtype)
+    return {
+        k: like.new_zeros(m, dtype=dtype) if t is None else t.contiguous()
+        for k, t in tensors.items()
+    }
 
 
 class TritonEngine:
@@ -241,14 +275,16 @@ class TritonEngine:
         state, params = _dense(state, x), _dense(params, x)
         spikes = torch.empty(t_len, m, dtype=x.dtype, device=x.device)
         shape = (t_len, m) if save else (1,)
-        hist = torch.empty(shape, dtype=x.dtype, device=x.device)
+        hist = torch.empty(shape, dtype=compute_dtype(x.dtype), device=x.device)
         flags = torch.empty(shape, dtype=torch.uint8, device=x.device)
-        _forward_kernel[_grid(m)](
+        block, warps = launch_config(m, x.device)
+        _forward_kernel[(math.ceil(m / block),)](
             x, x.stride(0), t_len, m, state["v"], state["i"], state["b"], state["refrac"],
             params["beta"], params["alpha"], params["threshold"], params["v_reset"],
             params["rho"], params["beta_a"], spikes, hist, flags,
             SYNAPTIC=cfg.synaptic, ADAPTIVE=cfg.adaptive, RESET=cfg.reset,
-            REFRACTORY=cfg.refractory, SAVE=save, BLOCK=BLOCK, enable_fp_fusion=False,
+            REFRACTORY=cfg.refractory, SAVE=save, BLOCK=block, num_warps=warps,
+            enable_fp_fusion=False,
         )  # fmt: skip
         return spikes, ((hist, flags) if save else ())
 
@@ -266,11 +302,12 @@ class TritonEngine:
         hist, flags = saved
         t_len, m = hist.shape
         init, params, grads = _dense(init, hist), _dense(params, hist), _dense(grads, hist)
-        gx = torch.empty_like(hist)
+        gs = grad_spikes  # loaded as it is and converted in registers
+        gx = torch.empty(t_len, m, dtype=gs.dtype, device=hist.device)
         recompute = cfg.synaptic or cfg.adaptive
         scratch = torch.empty_like(hist) if recompute else hist.new_empty(1)
-        gs = grad_spikes.to(hist.dtype)
-        _backward_kernel[_grid(m)](
+        block, warps = launch_config(m, hist.device)
+        _backward_kernel[(math.ceil(m / block),)](
             gs, gs.stride(0), gs.stride(1) if m > 1 else 1, t_len, m, hist, flags, scratch,
             init["v"], init["i"], init["b"],
             params["beta"], params["alpha"], params["threshold"], params["v_reset"],
@@ -278,6 +315,7 @@ class TritonEngine:
             gx, grads["v"], grads["i"], grads["b"], grads["beta"], grads["alpha"],
             grads["threshold"], cfg.surrogate_alpha,
             SYNAPTIC=cfg.synaptic, ADAPTIVE=cfg.adaptive, RESET=cfg.reset,
-            DETACH=cfg.detach_reset, SG=cfg.surrogate, BLOCK=BLOCK, enable_fp_fusion=False,
+            DETACH=cfg.detach_reset, SG=cfg.surrogate, BLOCK=block, num_warps=warps,
+            enable_fp_fusion=False,
         )  # fmt: skip
         return gx
