@@ -16,7 +16,7 @@ from spikeflow import loss as losses
 from spikeflow.config import split_sections
 from spikeflow.deprecation import warn_renamed
 from spikeflow.device import DEVICES
-from spikeflow.errors import check_choice, check_positive_int, check_range
+from spikeflow.errors import UserError, check_choice, check_positive_int, check_range
 from spikeflow.train.encoding import ENCODER_REGISTRY
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -78,6 +78,12 @@ class TrainConfig:
     reg_rate: float = 0.1
     patience: int = 0
     amp: bool = False
+    #: Memory over long sequences (at most one; 0 / False: off): recompute the network in
+    #: checkpointed segments of K steps (exact gradients), truncated BPTT with segments of K
+    #: steps, or online training (OTTT: per-step loss and eligibility traces, no graph over time).
+    checkpoint_every: int = 0
+    tbptt: int = 0
+    online: bool = False
     seed: int = 0
     device: str = "auto"
     threads: int = 0
@@ -101,7 +107,7 @@ class TrainConfig:
         for name in ("limit_train", "limit_test"):
             if getattr(self, name) is not None:
                 check_positive_int(name, getattr(self, name))
-        for name in ("patience", "threads", "seed"):
+        for name in ("patience", "threads", "seed", "checkpoint_every", "tbptt"):
             check_positive_int(name, getattr(self, name), allow_zero=True)
         check_range("val_fraction", self.val_fraction, 0, 1, high_open=True)
         check_range("lr", self.lr, 0, low_open=True)
@@ -109,6 +115,16 @@ class TrainConfig:
         for name in ("weight_decay", "clip_grad", "reg_weight"):
             check_range(name, getattr(self, name), 0)
         check_range("reg_rate", self.reg_rate, 0, 1)
+        chosen = [
+            f"{k}={getattr(self, k)!r}"
+            for k in ("checkpoint_every", "tbptt", "online")
+            if getattr(self, k)
+        ]
+        if len(chosen) > 1:
+            raise UserError(
+                f"{' and '.join(chosen)} cannot be combined; expected at most one of "
+                "checkpoint_every, tbptt and online"
+            )
         # Builds the neuron options once, so a bad beta/threshold/reset/surrogate fails here.
         models.NeuronConfig(
             self.neuron,
