@@ -144,3 +144,11 @@ def test_trainer_tbptt_resume_is_exact(tmp_path):
 def test_config_refuses_bad_modes(values, match):
     with pytest.raises(UserError, match=match):
         TrainConfig(**values)
+
+
+@pytest.mark.parametrize("mode", [{"checkpoint_every": 4}, {"tbptt": 4}, {"online": True}])
+def test_trainer_refuses_batch_norm_before_training(tmp_path, mode):
+    cfg = TrainConfig(model="cnn", channels=(2,), hidden=(), limit_train=40, threads=1, **mode)
+    bundle = data.load(cfg.dataset, seed=0, limit_train=40, limit_test=10)
+    with pytest.raises(UserError, match=f"{next(iter(mode))} cannot be used with BatchNorm2d"):
+        Trainer(cfg, bundle, tmp_path, progress=False)

@@ -33,6 +33,7 @@ from spikeflow import models
 from spikeflow.data.bundle import DataBundle
 from spikeflow.device import resolve_device
 from spikeflow.errors import UserError
+from spikeflow.nn.segments import refuse_time_coupled
 from spikeflow.train import checkpoint
 from spikeflow.train.batches import derive_seed, epoch_order, num_batches, take, to_device
 from spikeflow.train.config import TrainConfig, to_dict
@@ -91,6 +92,9 @@ class Trainer:
         ).to(self.device)
         if cfg.checkpoint_every:
             self.model.body.checkpoint_every = cfg.checkpoint_every
+        for mode in ("checkpoint_every", "tbptt", "online"):
+            if getattr(cfg, mode):  # refused before training rather than at the first batch
+                refuse_time_coupled(self.model, mode)
         if (cfg.tbptt or cfg.online) and self.parallel.world_size > 1:
             raise UserError(
                 f"tbptt={cfg.tbptt} / online={cfg.online} run several backward passes per step, "
