@@ -94,6 +94,8 @@ ACCEPTED = {
     ("train", "--channels", str(10**18)): "cnn widths, unused by the base run's mlp",
     ("train", "--tensorboard-every", str(10**18)): "test metrics and images after the last epoch only",
     ("train", "--delays", "0"): "no delays",
+    **{("train", f, v): "0 = off; K >= T = one segment (plain BPTT)"
+       for f in ("--tbptt", "--checkpoint-every") for v in ("0", str(10**18))},
     ("train", "--delays", str(10**18)): "refused at allocation (the delay kernel)",
     ("sweep", "--n-trials", str(10**18)): "a long search, stopped with Ctrl-C and resumable",
     ("sweep", "--processes", str(10**18)): "at most n_trials run at once",

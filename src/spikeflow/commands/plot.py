@@ -150,6 +150,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 # ---------------------------------------------------------------- neuron
 
 
+#: The default step current where 1.5 x threshold does not make the model fire: Izhikevich's
+#: in its own units, AdLIF's against its strong default adaptation (a = 0.5, rho = 0.98).
+DEFAULT_CURRENT = {"izhikevich": 10.0, "adlif": 20.0}
+
 #: The largest resolution the figures accept (a 9 x 5 inch figure is then 10,800 x 6,000 pixels).
 MAX_DPI = 1200
 
@@ -221,7 +225,8 @@ def build_figure_neuron(args: argparse.Namespace) -> tuple[snn.Neuron, float, di
         neuron = build_neuron(args.model, dt=dt, **membrane, **common)
         beta = float(neuron.beta.detach())
         facts["β"] = f"{beta:.3f}"
-        gain = 1.0 - beta
+        # AdLIF scales its input by 1 - beta itself (Bittar & Garner 2022)
+        gain = 1.0 if args.model == "adlif" else 1.0 - beta
         if args.model == "synaptic":
             alpha = float(neuron.alpha)
             facts["α"] = f"{alpha:.3f}"
@@ -261,9 +266,7 @@ def run_neuron(args: argparse.Namespace) -> int:
     check_range("--dt", args.dt, 0.0, low_open=True)
     onset = args.num_steps // 10 if args.onset is None else args.onset
     check_range("--onset", onset, 0, args.num_steps - 1)
-    current = (
-        args.current if args.current is not None else (10.0 if args.model == "izhikevich" else 1.5)
-    )
+    current = args.current if args.current is not None else DEFAULT_CURRENT.get(args.model, 1.5)
     neuron, gain, facts = build_figure_neuron(args)
     gain = gain if args.gain is None else args.gain
     i_in = torch.zeros(args.num_steps, dtype=torch.float64)

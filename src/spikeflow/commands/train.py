@@ -73,6 +73,13 @@ RUN_FLAGS = {
     "limit_train": {"type": int, "metavar": "N", "help": "use only N training samples"},
     "limit_test": {"type": int, "metavar": "N", "help": "use only N test samples"},
     "amp": {"flag": True, "help": "bfloat16 autocast"},
+    "checkpoint_every": {
+        "type": int,
+        "metavar": "K",
+        "help": "recompute activations in backward, K steps at a time (0 = off)",
+    },
+    "tbptt": {"type": int, "metavar": "K", "help": "truncated BPTT every K steps (0 = off)"},
+    "online": {"flag": True, "help": "online training through time (OTTT): memory flat in T"},
     "seed": {"type": int},
     "device": {"choices": DEVICES, "help": "auto: cuda if available"},
     "threads": {"type": int, "help": "CPU threads, 0 = all allowed"},

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from functools import partial
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor, nn
@@ -11,6 +12,8 @@ from spikeflow import nn as snn
 from spikeflow.errors import check_positive_int, check_range
 from spikeflow.functional import Trace
 from spikeflow.models.neurons import NeuronConfig, make_neuron
+from spikeflow.nn.segments import run_segments
+from spikeflow.nn.sequential import LayerCall
 
 
 class ClassifierOutput(NamedTuple):
@@ -42,16 +45,56 @@ class SpikingClassifier(nn.Module):
         self.head = head
 
     def forward(self, x: Tensor) -> ClassifierOutput:
-        rates = []
-        for layer in self.body.layers:
-            if isinstance(layer, snn.Neuron):
-                x, _ = layer(x)
-                rates.append(x.mean())
-            else:
-                x = layer(x)
-        out = self.head.trace(x)
-        rates.append(out.spikes.mean())
-        return ClassifierOutput(out.spikes, out.v, tuple(rates))
+        steps = x.shape[0]
+        if self.body.segmented():  # body.checkpoint_every: the whole network, in time segments
+            every = self.body.checkpoint_every
+            assert every is not None
+            outputs, _ = run_segments(
+                partial(self.segment, total_steps=steps),
+                x,
+                self.initial_state(),
+                every,
+                checkpointed=True,
+            )
+        else:
+            outputs, _ = self.segment(x, self.initial_state(), total_steps=steps)
+        return self.collect(outputs)
+
+    def initial_state(self) -> tuple[list, None]:
+        """The state at rest: ``(body states, head state)``, for :meth:`segment`."""
+        return [None] * len(self.body), None
+
+    def segment(
+        self,
+        x: Tensor,
+        state: tuple[list, Any],
+        *,
+        total_steps: int,
+        apply: LayerCall | None = None,
+    ) -> tuple[tuple[Tensor, Tensor, Tensor], tuple[list, Any]]:
+        """Run a piece of the sequence, continuing from ``state`` (for segmented training).
+
+        Arguments:
+            x: the piece ``[K, B, ...]``. state: ``(body states, head state)`` before it.
+            total_steps: ``T``, the length of the whole sequence (rates are per step of it).
+            apply: how the body's stateless layers are called (see
+                :meth:`spikeflow.nn.Sequential.run`).
+
+        Returns:
+            ``((spikes [K, B, C], v [K, B, C], rates [1, L]), state)``: ``rates`` is the piece's
+            share of each spiking layer's firing rate; :meth:`collect` sums the pieces.
+        """
+        body_state, head_state = state
+        x, body_state, rates = self.body.run(x, body_state, apply)
+        out, head_state = self.head.trace_with_state(x, head_state)
+        share = torch.stack([*rates, out.spikes.mean()]) * (x.shape[0] / total_steps)
+        return (out.spikes, out.v, share[None]), (body_state, head_state)
+
+    @staticmethod
+    def collect(outputs: tuple[Tensor, ...]) -> ClassifierOutput:
+        """The :class:`ClassifierOutput` from :meth:`segment` outputs concatenated over time."""
+        spikes, v, shares = outputs
+        return ClassifierOutput(spikes, v, tuple(shares.sum(0).unbind()))
 
     def as_sequential(self) -> snn.Sequential:
         """The whole network as one :class:`spikeflow.nn.Sequential` (sharing this model's layers),

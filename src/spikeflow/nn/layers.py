@@ -43,11 +43,28 @@ class Dropout(nn.Module):
         check_range("p", p, 0, 1, high_open=True)
         self.p = p
 
-    def forward(self, x: Tensor) -> Tensor:
+    @property
+    def active(self) -> bool:
+        """Whether this layer drops anything now (training mode and ``p > 0``)."""
+        return self.training and self.p > 0
+
+    def draw_mask(self, x: Tensor) -> Tensor:
+        """A fresh keep-mask ``[1, B, ...]`` of zeros and ones for ``x`` ``[T, B, ...]``."""
+        return x.new_empty((1, *x.shape[1:])).bernoulli_(1 - self.p)
+
+    def forward(self, x: Tensor, keep: Tensor | None = None) -> Tensor:
+        """Arguments:
+            x: input ``[T, B, ...]``.
+            keep: the mask to use (from :meth:`draw_mask`, e.g. to continue a sequence in
+                pieces); ``None`` draws one.
+
+        Returns:
+            ``x`` with the dropped elements zeroed and the rest scaled by ``1 / (1 - p)``.
+        """
         check_input(x)
-        if not self.training or self.p == 0:
+        if not self.active:
             return x
-        keep = x.new_empty((1, *x.shape[1:])).bernoulli_(1 - self.p)
+        keep = self.draw_mask(x) if keep is None else keep
         return x * keep / (1 - self.p)
 
     def extra_repr(self) -> str:

@@ -215,12 +215,23 @@ class Neuron(nn.Module):
 
     def trace(self, x: Tensor, state: tuple | None = None) -> Trace:
         """Run and record spikes and the pre-reset membrane ``v`` (both ``[T, B, ...]``)."""
+        return self.trace_with_state(x, state)[0]
+
+    def trace_with_state(self, x: Tensor, state: tuple | None = None) -> tuple[Trace, tuple]:
+        """:meth:`trace` that also returns the final state (to continue the sequence).
+
+        Arguments:
+            x: input ``[T, B, ...]``. state: state to continue from; ``None`` starts from rest.
+
+        Returns:
+            ``(Trace(spikes, v), final state)``.
+        """
         check_input(x)
         spikes, state, v = scan(
             type(self).step_fn, x, self._prepare(first_step(x), state), self.params(), record_v=True
         )
         check_finite_state(state)
-        return Trace(spikes, v)
+        return Trace(spikes, v), state
 
     def extra_repr(self) -> str:
         return f"backend={self.backend!r}" if self.backend != "auto" else ""

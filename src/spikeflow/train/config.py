@@ -83,6 +83,12 @@ class TrainConfig:
     reg_rate: float = 0.1
     patience: int = 0
     amp: bool = False
+    #: Memory over long sequences (at most one; 0 / False: off): recompute the network in
+    #: checkpointed segments of K steps (exact gradients), truncated BPTT with segments of K
+    #: steps, or online training (OTTT: per-step loss and eligibility traces, no graph over time).
+    checkpoint_every: int = 0
+    tbptt: int = 0
+    online: bool = False
     seed: int = 0
     device: str = "auto"
     threads: int = 0
@@ -113,7 +119,7 @@ class TrainConfig:
         for name in ("limit_train", "limit_test"):
             if getattr(self, name) is not None:
                 check_positive_int(name, getattr(self, name))
-        for name in ("patience", "threads", "seed", "delays"):
+        for name in ("patience", "threads", "seed", "delays", "checkpoint_every", "tbptt"):
             check_positive_int(name, getattr(self, name), allow_zero=True)
         check_range("threads", self.threads, 0, MAX_THREADS)
         for name in ("hidden", "channels"):
@@ -129,6 +135,16 @@ class TrainConfig:
             raise UserError(
                 f"delays={self.delays} is not valid for model {self.model!r}; expected 0, or a "
                 "model with learnable delays (mlp)"
+            )
+        chosen = [
+            f"{k}={getattr(self, k)!r}"
+            for k in ("checkpoint_every", "tbptt", "online")
+            if getattr(self, k)
+        ]
+        if len(chosen) > 1:
+            raise UserError(
+                f"{' and '.join(chosen)} cannot be combined; expected at most one of "
+                "checkpoint_every, tbptt and online"
             )
         # Builds the neuron options once, so a bad beta/threshold/reset/surrogate fails here.
         models.NeuronConfig(

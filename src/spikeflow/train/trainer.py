@@ -20,6 +20,7 @@ import copy
 import os
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,14 +34,17 @@ from spikeflow.data.bundle import DataBundle
 from spikeflow.device import resolve_device
 from spikeflow.errors import UserError
 from spikeflow.nn.delay import sharpen_delays
+from spikeflow.nn.segments import refuse_time_coupled
 from spikeflow.train import checkpoint
 from spikeflow.train.batches import derive_seed, epoch_order, num_batches, take, to_device
 from spikeflow.train.callbacks import Callback, check_callbacks
 from spikeflow.train.config import TrainConfig, to_dict
 from spikeflow.train.encoding import encode_batch
 from spikeflow.train.metrics import Meter
+from spikeflow.train.online import online_step
 from spikeflow.train.optim import make_optimizer, make_scheduler
 from spikeflow.train.parallel import SingleProcess
+from spikeflow.train.tbptt import tbptt_step
 
 _EVAL_TAG = 0xE7A1
 _TRAIN_TAG = 0x7A1
@@ -93,6 +97,17 @@ class Trainer:
         self.model = models.build(
             cfg.model, bundle.input_shape, bundle.num_classes, **cfg.model_options()
         ).to(self.device)
+        if cfg.checkpoint_every:
+            self.model.body.checkpoint_every = cfg.checkpoint_every
+        for mode in ("checkpoint_every", "tbptt", "online"):
+            if getattr(cfg, mode):  # refused before training rather than at the first batch
+                refuse_time_coupled(self.model, mode)
+        if (cfg.tbptt or cfg.online) and self.parallel.world_size > 1:
+            raise UserError(
+                f"tbptt={cfg.tbptt} / online={cfg.online} run several backward passes per step, "
+                f"which data parallelism (world size {self.parallel.world_size}) does not "
+                "support yet; expected one process"
+            )
         self.train_model = self.parallel.wrap(self.model)
         self.loss = losses.get(cfg.loss)
         self.optimizer = make_optimizer(self.model, cfg)
@@ -152,17 +167,33 @@ class Trainer:
         x, y = take(self.train_set, share, self.bundle.collate)
         y = y.to(self.device)
         inp = self.inputs(x, self.epoch, _TRAIN_TAG, index=share)
-        with torch.autocast(self.device.type, torch.bfloat16, enabled=self.cfg.amp):
-            out = self.train_model(inp)
-        loss = self._objective(out, y)
         self.optimizer.zero_grad(set_to_none=True)
-        (loss * weight).backward()
+        loss, out = self._forward_backward(inp, y, weight)
         if self.cfg.clip_grad > 0:
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip_grad)
         self.optimizer.step()
         if weight > 0:
             scores = self.loss.scores(out.spikes.detach().float(), out.v.detach().float())
             self.meter.update(loss.detach(), scores, y, tuple(r.detach() for r in out.rates))
+
+    def _forward_backward(
+        self, inp: Tensor, y: Tensor, weight: float
+    ) -> tuple[Tensor, models.ClassifierOutput]:
+        """Loss and output for ``inp``; the gradient of ``loss * weight`` accumulated, by plain
+        BPTT (checkpointed when ``checkpoint_every``), ``tbptt`` or ``online`` training."""
+        autocast = partial(torch.autocast, self.device.type, torch.bfloat16, enabled=self.cfg.amp)
+        objective = partial(self._objective, y=y)
+        if self.cfg.tbptt:
+            return tbptt_step(
+                self.model, inp, objective, self.cfg.tbptt, weight=weight, autocast=autocast
+            )
+        if self.cfg.online:
+            return online_step(self.model, inp, objective, weight=weight, autocast=autocast)
+        with autocast():
+            out = self.train_model(inp)
+        loss = objective(out)
+        (loss * weight).backward()
+        return loss, out
 
     def _should_stop(self) -> bool:
         """Whether a stop was requested on any rank (a collective call: every rank makes it at
