@@ -151,7 +151,7 @@ class Trainer:
         if not bool(torch.isfinite(loss.detach())):
             raise UserError(
                 f"training diverged at epoch {self.epoch + 1}, batch {self.batch + 1}: the loss is "
-                f"{float(loss):g}; lower --lr (now {self.cfg.lr:g}) or limit the gradient with "
+                f"{float(loss.detach()):g}; lower --lr (now {self.cfg.lr:g}) or limit the gradient with "
                 "--clip-grad (the last checkpoint is kept)"
             )
         return loss
