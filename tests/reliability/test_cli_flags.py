@@ -10,6 +10,7 @@ seconds.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Iterator
 
 import pytest
 
@@ -135,38 +136,28 @@ def stopped(monkeypatch):
     monkeypatch.setattr("spikeflow.sweep.run", _stop)
 
 
-def _numeric_flags() -> list[tuple[tuple[str, ...], str, bool]]:
-    found = []
-
-    def walk(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> None:
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for name, sub in action.choices.items():
-                    walk(sub, (*path, name))
-            elif action.option_strings and action.type in (int, float, int_list):
-                flag = max(action.option_strings, key=len)
-                if action.help != argparse.SUPPRESS and path in BASE:
-                    found.append((path, flag, action.type is float))
-
-    walk(build_parser(), ())
-    return found
+def _numeric_actions(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], argparse.Action]]:
+    """Every numeric option of every (sub-)command, with the command's path."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield from _numeric_actions(sub, (*path, name))
+        elif action.option_strings and action.type in (int, float, int_list):
+            yield path, action
 
 
-FLAGS = _numeric_flags()
+NUMERIC = list(_numeric_actions(build_parser()))
+FLAGS = [
+    (path, max(action.option_strings, key=len), action.type is float)
+    for path, action in NUMERIC
+    if action.help != argparse.SUPPRESS and path in BASE
+]
 
 
 def test_every_command_with_numeric_flags_has_cheap_base_arguments():
-    def walk(parser: argparse.ArgumentParser, path: tuple[str, ...]) -> set[tuple[str, ...]]:
-        paths = set()
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for name, sub in action.choices.items():
-                    paths |= walk(sub, (*path, name))
-            elif action.option_strings and action.type in (int, float, int_list):
-                paths.add(path)
-        return paths
-
-    assert walk(build_parser(), ()) <= set(BASE)
+    assert {path for path, _ in NUMERIC} <= set(BASE)
     assert len(FLAGS) > 50
 
 
