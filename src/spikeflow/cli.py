@@ -60,7 +60,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"spikeflow {args.command}: interrupted", file=sys.stderr)
         return 130
     except (MemoryError, RuntimeError) as err:
-        if not _out_of_memory(err):
+        from spikeflow.memory import is_out_of_memory  # torch loads only when needed
+
+        if not is_out_of_memory(err):
             raise
         print(
             f"spikeflow {args.command}: error: out of memory ({_first_line(err)}); the sizes "
@@ -69,20 +71,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-
-
-def _out_of_memory(err: BaseException) -> bool:
-    """Whether ``err`` is an allocation failure (Python's, or torch's on CPU or GPU)."""
-    text = str(err).lower()
-    return isinstance(err, MemoryError) or any(
-        words in text
-        for words in (
-            "out of memory",
-            "allocate memory",
-            "size calculation overflowed",
-            "multiplication overflow",
-        )
-    )
 
 
 def _first_line(err: BaseException) -> str:

@@ -97,7 +97,6 @@ ACCEPTED = {
     ("train", "--delays", "0"): "no delays",
     **{("train", f, v): "0 = off; K >= T = one segment (plain BPTT)"
        for f in ("--tbptt", "--checkpoint-every") for v in ("0", str(10**18))},
-    ("train", "--delays", str(10**18)): "refused at allocation (the delay kernel)",
     ("sweep", "--n-trials", str(10**18)): "a long search, stopped with Ctrl-C and resumable",
     ("sweep", "--processes", str(10**18)): "at most n_trials run at once",
     ("train", "--lr", "1e30"): "trains as asked; a non-finite loss stops the run (test below)",
@@ -106,7 +105,6 @@ ACCEPTED = {
     ("stdp", "--max-rate", "1e30"): "input neurons spike at every step",
     ("stdp", "--w-total", "1e30"): "strong input weights",
     # sizes no machine holds: refused at allocation with one line (test below)
-    ("train", "--num-steps", str(10**18)): "refused at allocation",
     **{("convert", f, str(10**18)): "refused at allocation"
        for f in ("--hidden", "--channels", "--num-steps")},
     ("stdp", "--neurons", str(10**18)): "refused at allocation",

@@ -4,10 +4,10 @@ and the memory estimate that refuses networks too large for the machine."""
 import numpy as np
 import pytest
 
-from spikeflow import sim
+from spikeflow import memory, sim
 from spikeflow.cli import main
 from spikeflow.errors import UserError
-from spikeflow.sim import connect, memory, models
+from spikeflow.sim import connect, models
 
 
 def _pairs(pre, post, n_post):

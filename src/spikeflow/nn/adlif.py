@@ -122,7 +122,7 @@ class AdLIF(ThresholdNeuron):
         lo, hi = self.bounds[name]
         if value is None:
             if self.size is None:
-                value = torch.tensor(DEFAULTS[name], dtype=torch.get_default_dtype())
+                value = as_tensor(name, DEFAULTS[name])
                 if not lo <= float(value) <= hi:
                     raise UserError(
                         f"{name} has no value, and its default {float(value):g} is outside "

@@ -120,8 +120,15 @@ def _all_finite(t: Tensor) -> bool:
 
 
 def as_tensor(name: str, value: float | Tensor) -> Tensor:
-    """A float tensor from a number or tensor, rejecting non-finite values."""
-    t = torch.as_tensor(value, dtype=torch.get_default_dtype()).detach().clone()
+    """A float tensor from a number or tensor, rejecting non-finite values. Under a ``meta``
+    default device (a model built to count its parameters without allocating them) a number
+    stays on the CPU, where its value can still be checked."""
+    on_meta = not isinstance(value, Tensor) and torch.get_default_device().type == "meta"
+    t = (
+        torch.as_tensor(value, dtype=torch.get_default_dtype(), device="cpu" if on_meta else None)
+        .detach()
+        .clone()
+    )
     if not t.is_floating_point() or not torch.isfinite(t).all():
         raise UserError(f"{name}={value!r} is not valid; expected finite number(s)")
     return t

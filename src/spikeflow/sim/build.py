@@ -15,6 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from spikeflow._numba_cache import njit
+from spikeflow.memory import check_fits
 from spikeflow.plasticity.rstdp import RewardSTDP
 from spikeflow.sim import layout as E
 from spikeflow.sim.compiled import (
@@ -28,7 +29,7 @@ from spikeflow.sim.compiled import (
 from spikeflow.sim.connect import PROGRESS_MIN
 from spikeflow.sim.groups import NeuronGroup
 from spikeflow.sim.inputs import SpikeGeneratorGroup
-from spikeflow.sim.memory import check_fits, network_bytes
+from spikeflow.sim.memory import network_bytes
 from spikeflow.sim.plastic_rows import reward_row, stdp_row
 from spikeflow.sim.synapses import Synapses
 

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from spikeflow.errors import UserError, check_range
+from spikeflow.memory import check_fits
 from spikeflow.sim.compact import CompactSynapses, Projection, build_compact, bytes_needed
-from spikeflow.sim.memory import check_fits
 from spikeflow.sim.microcircuit_params import POPULATIONS, value
 
 

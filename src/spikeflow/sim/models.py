@@ -26,9 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from spikeflow.errors import UserError, check_choice, check_positive_int, check_range
+from spikeflow.memory import check_fits
 from spikeflow.sim import report
 from spikeflow.sim.groups import LIFGroup
-from spikeflow.sim.memory import check_fits, network_bytes
+from spikeflow.sim.memory import network_bytes
 from spikeflow.sim.microcircuit import Microcircuit, derive
 from spikeflow.sim.microcircuit import build as build_microcircuit
 from spikeflow.sim.monitors import SpikeMonitor

@@ -40,6 +40,7 @@ from spikeflow.train.batches import derive_seed, epoch_order, num_batches, take,
 from spikeflow.train.callbacks import Callback, check_callbacks
 from spikeflow.train.config import TrainConfig, to_dict
 from spikeflow.train.encoding import encode_batch
+from spikeflow.train.memory import check_activations_fit, check_parameters_fit
 from spikeflow.train.metrics import Meter
 from spikeflow.train.online import online_step
 from spikeflow.train.optim import make_optimizer, make_scheduler
@@ -93,10 +94,12 @@ class Trainer:
         self.on_batch_end = on_batch_end
         self.device = resolve_device(cfg.device)
         set_threads(cfg.threads, int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
+        check_parameters_fit(cfg, bundle.input_shape, bundle.num_classes)
         torch.manual_seed(cfg.seed)
         self.model = models.build(
             cfg.model, bundle.input_shape, bundle.num_classes, **cfg.model_options()
         ).to(self.device)
+        check_activations_fit(cfg, bundle, self.model, self.parallel.world_size)
         if cfg.checkpoint_every:
             self.model.body.checkpoint_every = cfg.checkpoint_every
         for mode in ("checkpoint_every", "tbptt", "online"):
