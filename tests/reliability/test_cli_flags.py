@@ -1,4 +1,5 @@
-"""Every numeric flag of every command, fed NaN, infinities, zero, negatives and huge values.
+"""Every numeric flag of every command, fed NaN, infinities, zero, negatives and huge values (a
+fixed table) and values hypothesis draws (any float, integers past 64 bits).
 
 The flags are read from the parser itself, so a flag added later is covered without editing this
 file. Each hostile value must be refused with exit code 2 and a message (never a traceback), or be
@@ -10,9 +11,15 @@ seconds.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
+import math
+import re
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from spikeflow.cli import build_parser, main
 from spikeflow.commands.flags import int_list
@@ -269,3 +276,40 @@ def test_microcircuit_flags_refuse_hostile_values(flag, values, tmp_path, capsys
         assert main(argv) == 2, (flag, value)
         err = capsys.readouterr().err
         assert "Traceback" not in err and flag.lstrip("-").replace("-", "_") in err, (value, err)
+
+
+#: Values hypothesis draws for a flag: any float (NaN, infinities and subnormals included) or any
+#: integer far past the 64-bit range, written the ways a user types them.
+DRAWN = st.one_of(
+    st.floats().map(repr),
+    st.integers(-(2**70), 2**70).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda v: f"{v:e}"),
+)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@given(flag=st.sampled_from(FLAGS), value=DRAWN)
+def test_drawn_values_give_a_run_or_one_line_error(flag, value, tmp_path_factory, trained, stopped):
+    """Whatever value hypothesis draws for whichever flag: the command runs (up to its first
+    expensive step) or exits 2 with a one-line message; a non-finite value is always refused."""
+    path, name, _ = flag
+    tmp = tmp_path_factory.mktemp("drawn")
+    (tmp / "sweep.toml").write_text(SWEEP_FILE)
+    base = [
+        a.replace("{tmp}", str(tmp))
+        .replace("{ckpt}", str(trained))
+        .replace("{sweep}", str(tmp / "sweep.toml"))
+        for a in BASE[path]
+    ]
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        how, code = _run([*path, *_without(base, name), f"{name}={value}"])
+    text = err.getvalue()
+    assert "Traceback" not in text, (path, name, value, text)
+    if how == "reached" or code == 0:
+        assert math.isfinite(float(value)), (path, name, value)
+    else:
+        assert code == 2, (path, name, value, code, text)
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        assert re.match(r"spikeflow [a-z ]+: error: \S", lines[-1]), (name, value, text)
+        assert how == "exited" or len(lines) == 1, (name, value, text)  # argparse adds usage
