@@ -97,6 +97,7 @@ bench: $(BENCH)/.installed
 bench-gpu-smoke: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/gpu_bandwidth.py --smoke --repeats 2 --out $(BENCH)/gpu-smoke
 	$(BENCH)/bin/python benchmarks/gpu_peers.py --smoke --out $(BENCH)/gpu-smoke
+	$(BENCH)/bin/python benchmarks/gpu_recurrent.py --smoke --repeats 1 --out $(BENCH)/gpu-smoke
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples
