@@ -44,7 +44,7 @@ def compile_all() -> list[str]:
         return f"{fn.__name__} {dtype} {sorted(const.items())}"
 
     done = []
-    rec = {"ROWS": 16, "COLS": 64, "INNER": 16}
+    rec = triton_recurrent.launch_config(32, 256)[1]  # the workload, B = 32, N = 256
     for dtype in ("fp32", "fp64"):
         for dense in (True, False):
             done.append(build(

@@ -136,9 +136,9 @@ def test_float32_and_a_single_step(device, conn):
 
 
 def test_several_column_and_sum_blocks(device):
-    """70 neurons: two blocks of 64 columns, five blocks of 16 terms; 5 rows: two programs."""
+    """70 neurons: two blocks of 64 columns and of 64 terms; 18 rows: two programs of 16 rows."""
     model = _model("lif", 70, "dense", True).to(device, torch.float64)
-    x, state = _inputs(model, (3, 5, 70), torch.float64, device, seed=4)
+    x, state = _inputs(model, (2, 18, 70), torch.float64, device, seed=4)
     _compare(model, x, state, device, 1e-9)
 
 

@@ -42,7 +42,7 @@ from spikeflow.kernels.plan import Config, Inputs
 from spikeflow.kernels.triton_engine import _back_step, _dense, _recompute, _step
 
 ROWS = 16  # batch rows per program (tl.dot takes blocks of at least 16 x 16)
-INNER = 16  # terms of the recurrent sum per pass
+INNER = 64  # terms of the recurrent sum per pass (few large products: a step is latency bound)
 
 
 @triton.jit
