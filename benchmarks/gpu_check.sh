@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# GPU check of the triton kernels, one prepared run (about 8-13 minutes), from the repository root:
+# GPU check of the triton kernels, one prepared run (about 10-15 minutes, much of it compiling
+# kernels), from the repository root:
 #
 #   OUT=/some/dir bash benchmarks/gpu_check.sh          # PEERS=0 skips the peer comparison
 #
@@ -30,7 +31,7 @@ status=0
 cat "$OUT/env.txt"
 
 if "$PY" -c 'import pytest' 2>/dev/null; then
-  timeout 300 "$PY" -m pytest -q -p no:cacheprovider -o addopts="" tests/kernels/test_kernels_triton.py \
+  timeout 420 "$PY" -m pytest -q -p no:cacheprovider -o addopts="" tests/kernels/test_kernels_triton.py \
     tests/kernels/test_triton_recurrent.py tests/kernels/test_triton_adlif.py \
     > "$OUT/tests.txt" 2>&1 || status=1
 else
