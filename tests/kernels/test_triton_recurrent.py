@@ -176,3 +176,22 @@ def test_auto_runs_triton_on_cuda():
     spikes, state = model(torch.rand(5, 2, 8, device="cuda").requires_grad_() * 2)
     assert type(spikes.grad_fn).__name__ == "TritonRecurrentBackward"
     assert torch.equal(state.s, spikes[-1])
+
+
+def test_bfloat16_input_runs_in_float32(device):
+    """bfloat16 input runs the float32 kernel: the spikes (in bfloat16) equal the float32
+    reference scan's on the same rounded input, and dL/dx comes back in bfloat16."""
+    model = _model("synaptic", 6, "dense", True).to(device)
+    x, state = _inputs(model, (6, 2, 6), torch.float32, device, seed=6)
+    x16 = x.detach().to(torch.bfloat16).requires_grad_()
+    model.neuron.backend = "triton"
+    s16, _ = model(x16, state)
+    model.neuron.backend = "reference"
+    x32 = x16.detach().float().requires_grad_()
+    ref, _ = model(x32, state)
+    assert s16.dtype == torch.bfloat16 and 0 < int(ref.sum()) < ref.numel()
+    assert torch.equal(s16.float(), ref)
+    (grad,) = torch.autograd.grad(s16.float().sum(), x16)
+    (want,) = torch.autograd.grad(ref.sum(), x32)
+    assert grad.dtype == torch.bfloat16 and bool(want.abs().sum() > 0)
+    torch.testing.assert_close(grad, want.to(torch.bfloat16))
