@@ -21,6 +21,7 @@ the kernels run in triton's interpreter when ``TRITON_INTERPRET=1`` (used by the
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import torch
 import triton
@@ -300,7 +301,7 @@ def _backward_kernel(
     tl.store(gthr_ptr + j, gthr, mask=mask)
 
 
-def _dense(tensors: dict[str, Tensor | None], like: Tensor) -> dict[str, Tensor]:
+def _dense(tensors: Mapping[str, Tensor | None], like: Tensor) -> dict[str, Tensor]:
     """Every entry as a contiguous ``[M]`` tensor in the compute dtype of ``like``: absent states
     become zeros (the kernels load and store every term and the switches ignore the result),
     stride-0 parameters are expanded."""

@@ -201,7 +201,7 @@ class TritonRecurrent(torch.autograd.Function):
     ``(spikes, v, i, b, refrac)``, as :class:`~spikeflow.kernels.recurrent_fused.FusedRecurrent`."""
 
     @staticmethod
-    def forward(ctx: Any, cfg: Config, weight: Tensor, s0: Tensor, *tensors: Tensor | None):
+    def forward(ctx: Any, cfg: Config, weight: Tensor, s0: Tensor, *tensors: Any):
         inp = Inputs(*tensors)
         shape = inp.x.shape[1:]
         t_len, n = inp.x.shape[0], shape[-1]
@@ -228,8 +228,8 @@ class TritonRecurrent(torch.autograd.Function):
             REFRACTORY=cfg.refractory, SAVE=save, DENSE=dense, **blocks, enable_fp_fusion=False,
         )  # fmt: skip
         if save:
-            init = _dense(init, like)
-            ctx.save_for_backward(hist, flags, spikes, w, init["v"], init["i"], init["b"])
+            start = _dense(init, like)
+            ctx.save_for_backward(hist, flags, spikes, w, start["v"], start["i"], start["b"])
             ctx.cfg, ctx.params, ctx.shape = cfg, params, shape
             ctx.shapes = learnable_shapes(inp)
             ctx.s0_shape, ctx.w_dtype = s0.shape, weight.dtype
