@@ -94,9 +94,11 @@ bench: $(BENCH)/.installed
 	$(BENCH)/bin/python benchmarks/run_all.py
 
 # the GPU benchmark scripts end to end at tiny sizes on this machine (checks them, measures nothing)
-bench-gpu-smoke: $(BENCH)/.installed
+# (gpu_recurrent.py runs triton's interpreter: triton comes with the dev venv's [gpu] extra)
+bench-gpu-smoke: $(BENCH)/.installed $(STAMP)
 	$(BENCH)/bin/python benchmarks/gpu_bandwidth.py --smoke --repeats 2 --out $(BENCH)/gpu-smoke
 	$(BENCH)/bin/python benchmarks/gpu_peers.py --smoke --out $(BENCH)/gpu-smoke
+	$(BIN)/python benchmarks/gpu_recurrent.py --smoke --repeats 1 --out $(BENCH)/gpu-smoke
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks examples

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# GPU check of the triton kernels, one prepared run (about 6-10 minutes), from the repository root:
+# GPU check of the triton kernels, one prepared run (about 10-15 minutes, much of it compiling
+# kernels), from the repository root:
 #
 #   OUT=/some/dir bash benchmarks/gpu_check.sh          # PEERS=0 skips the peer comparison
 #
@@ -7,8 +8,11 @@
 # src/ (PYTHONPATH), nothing is installed. The peers (spikingjelly, norse, snntorch) are used where
 # importable; a missing one is a row saying why. Writes into $OUT (default ./gpu_out):
 #   env.txt            GPU model, driver, library versions
-#   tests.txt          triton-vs-reference tests on CUDA (pytest if present, else a built-in grid)
+#   tests.txt          triton-vs-reference tests on CUDA (pytest if present: LIF family, recurrent
+#                      and AdLIF kernels; else a built-in grid of the LIF family only)
 #   gpu_timing.md      LIF forward+backward and inference: reference vs triton (+ .json)
+#   gpu_recurrent.md   RLIF dense / one-to-one and AdLIF at [250,32,256], fwd+bwd: triton vs the
+#                      reference scan and a plain torch loop (+ .json)
 #   gpu_bandwidth.md   bytes moved per second at [500,16,16384] and [100,64,1024] vs a copy (+ .json)
 #   gpu_peers.md       LIF and Linear+LIF at [500,16,16384], Fashion-MNIST conv epoch (+ .json)
 # Exit status: non-zero if any correctness check failed.
@@ -27,8 +31,9 @@ status=0
 cat "$OUT/env.txt"
 
 if "$PY" -c 'import pytest' 2>/dev/null; then
-  timeout 150 "$PY" -m pytest -q -p no:cacheprovider -o addopts="" \
-    tests/kernels/test_kernels_triton.py > "$OUT/tests.txt" 2>&1 || status=1
+  timeout 420 "$PY" -m pytest -q -p no:cacheprovider -o addopts="" tests/kernels/test_kernels_triton.py \
+    tests/kernels/test_triton_recurrent.py tests/kernels/test_triton_adlif.py \
+    > "$OUT/tests.txt" 2>&1 || status=1
 else
   timeout 150 "$PY" - > "$OUT/tests.txt" 2>&1 <<'EOF' || status=1
 # No pytest here: the same comparisons as tests/kernels/test_kernels_triton.py, on CUDA.
@@ -60,6 +65,9 @@ tail -n 5 "$OUT/tests.txt"
 
 timeout 150 "$PY" benchmarks/_gpu_timing.py "$OUT" > "$OUT/timing.log" 2>&1 || status=1
 cat "$OUT/timing.log" | tail -n 12
+
+timeout 200 "$PY" benchmarks/gpu_recurrent.py --out "$OUT" > "$OUT/recurrent.log" 2>&1 || status=1
+tail -n 8 "$OUT/recurrent.log"
 
 timeout 150 "$PY" benchmarks/gpu_bandwidth.py --out "$OUT" > "$OUT/bandwidth.log" 2>&1 || status=1
 tail -n 12 "$OUT/bandwidth.log"

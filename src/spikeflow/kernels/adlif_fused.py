@@ -1,8 +1,10 @@
-"""The fused AdLIF layer: one autograd node over the whole time axis (CPU, numba).
+"""The fused AdLIF layer: one autograd node over the whole time axis (CPU: numba; CUDA: triton,
+:mod:`spikeflow.kernels.triton_adlif`).
 
-:func:`multi_step_adlif` runs :class:`spikeflow.nn.AdLIF` without a refractory period on CPU
-float32 / float64 tensors; it returns ``None`` (the caller runs the reference scan) for anything
-else under ``backend="auto"``, and refuses it under ``backend="cpu"``. Spikes and states equal the
+:func:`multi_step_adlif` runs :class:`spikeflow.nn.AdLIF` without a refractory period on CPU or
+CUDA float32 / float64 tensors (``"triton"`` on CPU tensors under ``TRITON_INTERPRET=1``); it
+returns ``None`` (the caller runs the reference scan) for anything else under ``backend="auto"``,
+and refuses it under ``backend="cpu"`` or ``"triton"``. Spikes and states equal the
 reference scan exactly; gradients (input, initial ``v`` and ``w``, ``beta``, ``rho``, ``a``, ``b``,
 threshold) equal its autograd to float tolerance (tests/nn/test_adlif_fused.py).
 """
@@ -18,6 +20,7 @@ from torch import Tensor
 from spikeflow.errors import UserError
 from spikeflow.functional import AdLIFParams, AdLIFState
 from spikeflow.kernels import adlif_cpu
+from spikeflow.kernels.dispatch import fused_node
 
 
 def _np(t: Tensor) -> Any:
@@ -70,8 +73,6 @@ class FusedAdLIF(torch.autograd.Function):
 
 def _reason(x: Tensor, params: AdLIFParams) -> str | None:
     """Why the fused path cannot run this call, or ``None``."""
-    if x.device.type != "cpu":
-        return f"x is on {x.device.type}; the fused AdLIF kernel runs on the CPU"
     if x.dtype not in (torch.float32, torch.float64):
         return f"x has dtype {x.dtype}; expected float32 or float64"
     if params.spike.refractory:
@@ -97,7 +98,8 @@ def multi_step_adlif(
     """
     if backend == "reference" or torch.compiler.is_compiling():
         return None
-    reason = "backend='triton' has no AdLIF kernel" if backend == "triton" else _reason(x, params)
+    node = fused_node(backend, x, FusedAdLIF, "spikeflow.kernels.triton_adlif.TritonAdLIF")
+    reason = node if isinstance(node, str) else _reason(x, params)
     if reason is not None:
         if backend == "auto":
             return None
@@ -110,7 +112,7 @@ def multi_step_adlif(
     sp = params.spike
     config = (sp.surrogate, sp.reset, sp.detach_reset)
     tensors = (params.beta, params.rho, params.a, params.b, sp.threshold, sp.v_reset)
-    spikes, v, w = FusedAdLIF.apply(
+    spikes, v, w = node.apply(
         config,
         x.reshape(x.shape[0], -1),
         flat(state.v),

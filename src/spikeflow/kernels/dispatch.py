@@ -25,6 +25,7 @@ result equals the float32 reference scan run on the same (rounded) input.
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 from typing import Any
 
@@ -74,6 +75,29 @@ def _engine(backend: str, x: Tensor) -> Any:
     if device not in ("cpu", "cuda"):
         return f"x is on {device}; triton needs a CUDA device"
     return _triton_engine()
+
+
+def fused_node(backend: str, x: Tensor, cpu_node: Any, triton_node: str) -> Any:
+    """The autograd node of a fused layer for ``backend`` on ``x``'s device, or a string saying
+    why there is none.
+
+    Arguments:
+        backend: ``"auto" | "cpu" | "triton"``.
+        x: the layer's input (its device picks the engine, as :func:`multi_step` does).
+        cpu_node: the numba node, for CPU tensors.
+        triton_node: ``"module.Class"`` of the triton node, imported only where it runs (CUDA
+            tensors, and CPU tensors under ``TRITON_INTERPRET=1`` for ``"triton"``).
+
+    Returns:
+        The node class, or the reason (a string).
+    """
+    engine = _engine(backend, x)
+    if isinstance(engine, str):
+        return engine
+    if x.device.type == "cpu" and backend != "triton":
+        return cpu_node
+    module, name = triton_node.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)
 
 
 def multi_step(kind: str, x: Tensor, state: Any, params: Any, backend: str):

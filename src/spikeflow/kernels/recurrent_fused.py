@@ -8,8 +8,9 @@ dtypes other than float32, float64, bfloat16 and float16, custom surrogates, a w
 state of a dtype that would promote the computation, ``torch.compile`` tracing). bfloat16 and
 float16 input runs in float32 (a differentiable conversion here, so ``dL/dx`` comes back in the
 input's dtype); the spikes and the final state come back in the dtypes they were given in. ``"cpu"`` runs
-the kernel or raises :class:`~spikeflow.errors.UserError` saying why not; ``"triton"`` raises
-(there is no GPU recurrent kernel yet).
+the kernel or raises :class:`~spikeflow.errors.UserError` saying why not. On CUDA tensors
+(``"auto"`` or ``"triton"``) the triton kernels of :mod:`spikeflow.kernels.triton_recurrent` run
+instead, as ``"triton"`` does on CPU tensors under ``TRITON_INTERPRET=1``.
 
 The result equals the reference scan of :func:`spikeflow.functional.recurrent_step`: spikes exactly
 (up to the order of the recurrent sum, which differs from a BLAS product in the last bit), states and
@@ -30,7 +31,7 @@ from spikeflow.errors import UserError
 from spikeflow.functional import RecurrentState
 from spikeflow.kernels import cpu
 from spikeflow.kernels import recurrent_cpu as rc
-from spikeflow.kernels.dispatch import like_state
+from spikeflow.kernels.dispatch import fused_node, like_state
 from spikeflow.kernels.function import engine_params, engine_state, learnable_shapes, node_outputs
 from spikeflow.kernels.plan import Config, Inputs, compute_dtype, make_plan
 
@@ -155,8 +156,6 @@ class FusedRecurrent(torch.autograd.Function):
 
 def _reason(x: Tensor, state: RecurrentState, weight: Tensor) -> str:
     """Why the fused kernel cannot run this call (``""`` where it can)."""
-    if x.device.type != "cpu":
-        return f"x is on {x.device}; the fused recurrent kernel runs on the CPU only"
     dtypes = {x.dtype, compute_dtype(x.dtype)}
     for name, t in (("weight", weight), ("state.s", state.s)):
         if not isinstance(t, Tensor) or t.device != x.device or t.dtype not in dtypes:
@@ -180,9 +179,10 @@ def multi_step_recurrent(kind: str, x: Tensor, state: RecurrentState, params: An
     """
     if backend == "reference" or (backend == "auto" and torch.compiler.is_compiling()):
         return None
-    if backend == "triton":
-        raise UserError("backend='triton' has no recurrent kernel yet; use 'auto' or 'cpu'")
-    reason = _reason(x, state, params.weight)
+    node = fused_node(
+        backend, x, FusedRecurrent, "spikeflow.kernels.triton_recurrent.TritonRecurrent"
+    )
+    reason = node if isinstance(node, str) else _reason(x, state, params.weight)
     plan = reason or make_plan(kind, x, state.neuron, params.neuron)
     if isinstance(plan, str):
         if backend == "auto":
@@ -191,7 +191,7 @@ def multi_step_recurrent(kind: str, x: Tensor, state: RecurrentState, params: An
     dtype = compute_dtype(x.dtype)
     cast = [None if t is None else t.to(dtype) for t in plan.inputs]
     weight, s0 = params.weight.to(dtype), state.s.to(dtype)
-    spikes, v, i, b, refrac = FusedRecurrent.apply(plan.config, weight, s0, *cast)
+    spikes, v, i, b, refrac = node.apply(plan.config, weight, s0, *cast)
     spikes = spikes.to(x.dtype)
     inner = state.neuron
     if not plan.config.refractory:

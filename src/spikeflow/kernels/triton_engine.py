@@ -21,6 +21,7 @@ the kernels run in triton's interpreter when ``TRITON_INTERPRET=1`` (used by the
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 import torch
 import triton
@@ -88,6 +89,39 @@ def _reset(vp, spk, theta, v_reset, RESET: tl.constexpr):
 
 
 @triton.jit
+def _step(
+    u, v, cur, b, r, beta, alpha, thr, v_reset, rho, beta_a, everywhere,
+    SYNAPTIC: tl.constexpr, ADAPTIVE: tl.constexpr, RESET: tl.constexpr,
+    REFRACTORY: tl.constexpr,
+):  # fmt: skip
+    """One step of the recurrence of :mod:`spikeflow.kernels.plan` on a block of neurons (any
+    shape), from the input ``u`` and the state ``v, cur, b, r``. ``everywhere`` is an all-true
+    mask of the block's shape. Returns ``(spk, free, h, v, cur, b, r)``: the spikes, the
+    not-refractory mask, what backward saves (the current where synaptic, else the pre-reset
+    membrane) and the new state."""
+    if SYNAPTIC:
+        cur = alpha * cur + u
+        u = cur
+    if REFRACTORY > 0:  # noqa: SIM108 (compile-time branch)
+        free = r <= 0
+    else:
+        free = everywhere
+    vp = tl.where(free, beta * v + u, v)
+    if ADAPTIVE:  # noqa: SIM108
+        theta = thr + b
+    else:
+        theta = thr
+    spk = (vp - theta >= 0) & free
+    v = _reset(vp, spk, theta, v_reset, RESET)
+    if REFRACTORY > 0:
+        r = tl.where(spk, REFRACTORY * 1.0, tl.maximum(r - 1, 0.0)).to(r.dtype)
+    if ADAPTIVE:
+        b = tl.where(spk, rho * b + beta_a, rho * b)
+    h = u if SYNAPTIC else vp
+    return spk, free, h, v, cur, b, r
+
+
+@triton.jit
 def _forward_kernel(
     x_ptr, xst, n_steps, m, v_ptr, i_ptr, b_ptr, r_ptr,
     beta_ptr, alpha_ptr, thr_ptr, vr_ptr, rho_ptr, ba_ptr,
@@ -113,34 +147,110 @@ def _forward_kernel(
         # prefetch, issued before this step's arithmetic so the two overlap (the last step
         # reads its own input again)
         u_next = tl.load(x_ptr + tl.minimum(t + 1, n_steps - 1) * xst + j, mask=mask, other=0.0)
-        if SYNAPTIC:
-            cur = alpha * cur + u
-            u = cur
-        if REFRACTORY > 0:  # noqa: SIM108 (compile-time branch)
-            free = r <= 0
-        else:
-            free = j >= 0
-        vp = tl.where(free, beta * v + u, v)
-        if ADAPTIVE:  # noqa: SIM108
-            theta = thr + b
-        else:
-            theta = thr
-        spk = (vp - theta >= 0) & free
-        v = _reset(vp, spk, theta, v_reset, RESET)
-        if REFRACTORY > 0:
-            r = tl.where(spk, REFRACTORY * 1.0, tl.maximum(r - 1, 0.0)).to(r.dtype)
-        if ADAPTIVE:
-            b = tl.where(spk, rho * b + beta_a, rho * b)
+        spk, free, h, v, cur, b, r = _step(
+            u, v, cur, b, r, beta, alpha, thr, v_reset, rho, beta_a, j >= 0,
+            SYNAPTIC, ADAPTIVE, RESET, REFRACTORY,
+        )  # fmt: skip
         out = t * m + j
         # through float32: triton's interpreter fails to convert int1 to bfloat16 directly
         tl.store(s_ptr + out, spk.to(tl.float32).to(s_ptr.dtype.element_ty), mask=mask)
         if SAVE:
-            tl.store(h_ptr + out, u if SYNAPTIC else vp, mask=mask)
+            tl.store(h_ptr + out, h, mask=mask)
             tl.store(f_ptr + out, spk.to(tl.uint8) + 2 * free.to(tl.uint8), mask=mask)
     tl.store(v_ptr + j, v, mask=mask)
     tl.store(i_ptr + j, cur, mask=mask)
     tl.store(b_ptr + j, b, mask=mask)
     tl.store(r_ptr + j, r, mask=mask)
+
+
+@triton.jit
+def _recompute(
+    j, mask, m, n_steps, h_ptr, f_ptr, scratch_ptr, b0_ptr, v0, beta, thr, v_reset, rho, beta_a,
+    SYNAPTIC: tl.constexpr, ADAPTIVE: tl.constexpr, RESET: tl.constexpr,
+):  # fmt: skip
+    """Write into ``scratch`` ``[T, M]`` what the forward did not save, for neurons ``j`` (any
+    shape): the adaptation before each step (adaptive) or the pre-reset membrane (synaptic)."""
+    if ADAPTIVE:
+        b = tl.load(b0_ptr + j, mask=mask, other=0.0)
+        for t in range(n_steps):
+            tl.store(scratch_ptr + t * m + j, b, mask=mask)
+            spk = (tl.load(f_ptr + t * m + j, mask=mask, other=0) & 1) != 0
+            b = tl.where(spk, rho * b + beta_a, rho * b)
+    if SYNAPTIC:
+        vv = v0
+        for t in range(n_steps):
+            fl = tl.load(f_ptr + t * m + j, mask=mask, other=0)
+            free = (fl & 2) != 0
+            vp = tl.where(free, beta * vv + tl.load(h_ptr + t * m + j, mask=mask, other=0.0), vv)
+            tl.store(scratch_ptr + t * m + j, vp, mask=mask)
+            vv = _reset(vp, (fl & 1) != 0, thr, v_reset, RESET)
+
+
+@triton.jit
+def _back_step(
+    t, j, mask, m, g_s, h_ptr, f_ptr, scratch_ptr, v0, i0, gv, gi, gb,
+    beta, alpha, thr, v_reset, rho, beta_a, sg_alpha,
+    SYNAPTIC: tl.constexpr, ADAPTIVE: tl.constexpr, RESET: tl.constexpr,
+    DETACH: tl.constexpr, SG: tl.constexpr,
+):  # fmt: skip
+    """The reverse of step ``t`` for neurons ``j`` (any shape), from ``g_s`` = dL/ds_t and the
+    gradients ``gv, gi, gb`` of the state after the step. Returns ``(g_x, gv, gi, gb, d_beta,
+    d_alpha, d_thr)``: the gradient of the step's input, those of the state before it and the
+    step's terms of the parameters' gradients."""
+    o = t * m + j
+    fl = tl.load(f_ptr + o, mask=mask, other=0)
+    spk = (fl & 1) != 0
+    free = (fl & 2) != 0
+    if SYNAPTIC:
+        vp = tl.load(scratch_ptr + o, mask=mask, other=0.0)
+    else:
+        vp = tl.load(h_ptr + o, mask=mask, other=0.0)
+    if ADAPTIVE:  # noqa: SIM108
+        theta = thr + tl.load(scratch_ptr + o, mask=mask, other=0.0)
+    else:
+        theta = thr
+    sgm = tl.where(free, _surrogate_grad(vp - theta, sg_alpha, SG), 0.0)
+    if ADAPTIVE:
+        g_s += beta_a * gb
+    if RESET == 0:
+        g_vp = gv
+        g_theta = tl.where(spk, -gv, 0.0)
+        if not DETACH:
+            g_s -= gv * theta
+    elif RESET == 1:
+        g_vp = tl.where(spk, 0.0, gv)
+        g_theta = gv * 0.0
+        if not DETACH:
+            g_s -= gv * (vp - v_reset)
+    else:
+        g_vp = gv
+        g_theta = gv * 0.0
+    g_vp += g_s * sgm
+    g_theta -= g_s * sgm
+    if ADAPTIVE:
+        gb = rho * gb + g_theta
+    # membrane before this step (after the previous reset), for d/d beta
+    p = tl.maximum(t - 1, 0)
+    fl_p = tl.load(f_ptr + p * m + j, mask=mask, other=0)
+    if SYNAPTIC:
+        vp_p = tl.load(scratch_ptr + p * m + j, mask=mask, other=0.0)
+    else:
+        vp_p = tl.load(h_ptr + p * m + j, mask=mask, other=0.0)
+    if ADAPTIVE:  # noqa: SIM108
+        th_p = thr + tl.load(scratch_ptr + p * m + j, mask=mask, other=0.0)
+    else:
+        th_p = thr
+    v_prev = tl.where(t > 0, _reset(vp_p, (fl_p & 1) != 0, th_p, v_reset, RESET), v0)
+    d_beta = tl.where(free, g_vp * v_prev, 0.0)
+    gv = tl.where(free, beta * g_vp, g_vp)
+    g_x = tl.where(free, g_vp, 0.0)
+    d_alpha = gv * 0.0
+    if SYNAPTIC:
+        g_x = gi + g_x
+        i_prev = tl.load(h_ptr + p * m + j, mask=mask, other=0.0)
+        d_alpha = g_x * tl.where(t > 0, i_prev, i0)
+        gi = alpha * g_x
+    return g_x, gv, gi, gb, d_beta, d_alpha, g_theta
 
 
 @triton.jit
@@ -161,21 +271,10 @@ def _backward_kernel(
     beta_a = tl.load(ba_ptr + j, mask=mask, other=0.0)
     v0 = tl.load(v0_ptr + j, mask=mask, other=0.0)
     i0 = tl.load(i0_ptr + j, mask=mask, other=0.0)
-    # Recompute what was not saved: b_{t-1} (adaptive) or the pre-reset membrane (synaptic).
-    if ADAPTIVE:
-        b = tl.load(b0_ptr + j, mask=mask, other=0.0)
-        for t in range(n_steps):
-            tl.store(scratch_ptr + t * m + j, b, mask=mask)
-            spk = (tl.load(f_ptr + t * m + j, mask=mask, other=0) & 1) != 0
-            b = tl.where(spk, rho * b + beta_a, rho * b)
-    if SYNAPTIC:
-        vv = v0
-        for t in range(n_steps):
-            fl = tl.load(f_ptr + t * m + j, mask=mask, other=0)
-            free = (fl & 2) != 0
-            vp = tl.where(free, beta * vv + tl.load(h_ptr + t * m + j, mask=mask, other=0.0), vv)
-            tl.store(scratch_ptr + t * m + j, vp, mask=mask)
-            vv = _reset(vp, (fl & 1) != 0, thr, v_reset, RESET)
+    _recompute(
+        j, mask, m, n_steps, h_ptr, f_ptr, scratch_ptr, b0_ptr, v0, beta, thr, v_reset, rho,
+        beta_a, SYNAPTIC, ADAPTIVE, RESET,
+    )  # fmt: skip
     gv = tl.load(gv_ptr + j, mask=mask, other=0.0)
     gi = tl.load(gi_ptr + j, mask=mask, other=0.0)
     gb = tl.load(gb_ptr + j, mask=mask, other=0.0)
@@ -184,63 +283,16 @@ def _backward_kernel(
     gthr = gv * 0.0
     for k in range(n_steps):
         t = n_steps - 1 - k
-        o = t * m + j
-        fl = tl.load(f_ptr + o, mask=mask, other=0)
-        spk = (fl & 1) != 0
-        free = (fl & 2) != 0
-        if SYNAPTIC:
-            vp = tl.load(scratch_ptr + o, mask=mask, other=0.0)
-        else:
-            vp = tl.load(h_ptr + o, mask=mask, other=0.0)
-        if ADAPTIVE:  # noqa: SIM108
-            theta = thr + tl.load(scratch_ptr + o, mask=mask, other=0.0)
-        else:
-            theta = thr
-        sgm = tl.where(free, _surrogate_grad(vp - theta, sg_alpha, SG), 0.0)
         g_s = tl.load(gs_ptr + t * gst + j * gsj, mask=mask, other=0.0).to(gv.dtype)
-        if ADAPTIVE:
-            g_s += beta_a * gb
-        if RESET == 0:
-            g_vp = gv
-            g_theta = tl.where(spk, -gv, 0.0)
-            if not DETACH:
-                g_s -= gv * theta
-        elif RESET == 1:
-            g_vp = tl.where(spk, 0.0, gv)
-            g_theta = gv * 0.0
-            if not DETACH:
-                g_s -= gv * (vp - v_reset)
-        else:
-            g_vp = gv
-            g_theta = gv * 0.0
-        g_vp += g_s * sgm
-        g_theta -= g_s * sgm
-        gthr += g_theta
-        if ADAPTIVE:
-            gb = rho * gb + g_theta
-        # membrane before this step (after the previous reset), for d/d beta
-        p = tl.maximum(t - 1, 0)
-        fl_p = tl.load(f_ptr + p * m + j, mask=mask, other=0)
-        if SYNAPTIC:
-            vp_p = tl.load(scratch_ptr + p * m + j, mask=mask, other=0.0)
-        else:
-            vp_p = tl.load(h_ptr + p * m + j, mask=mask, other=0.0)
-        if ADAPTIVE:  # noqa: SIM108
-            th_p = thr + tl.load(scratch_ptr + p * m + j, mask=mask, other=0.0)
-        else:
-            th_p = thr
-        v_prev = tl.where(t > 0, _reset(vp_p, (fl_p & 1) != 0, th_p, v_reset, RESET), v0)
-        gbeta += tl.where(free, g_vp * v_prev, 0.0)
-        gv = tl.where(free, beta * g_vp, g_vp)
-        g_u = tl.where(free, g_vp, 0.0)
-        if SYNAPTIC:
-            g_i = gi + g_u
-            i_prev = tl.load(h_ptr + p * m + j, mask=mask, other=0.0)
-            galpha += g_i * tl.where(t > 0, i_prev, i0)
-            gi = alpha * g_i
-            tl.store(gx_ptr + o, g_i, mask=mask)
-        else:
-            tl.store(gx_ptr + o, g_u, mask=mask)
+        g_x, gv, gi, gb, d_beta, d_alpha, d_thr = _back_step(
+            t, j, mask, m, g_s, h_ptr, f_ptr, scratch_ptr, v0, i0, gv, gi, gb,
+            beta, alpha, thr, v_reset, rho, beta_a, sg_alpha,
+            SYNAPTIC, ADAPTIVE, RESET, DETACH, SG,
+        )  # fmt: skip
+        gbeta += d_beta
+        galpha += d_alpha
+        gthr += d_thr
+        tl.store(gx_ptr + t * m + j, g_x, mask=mask)
     tl.store(gv_ptr + j, gv, mask=mask)
     tl.store(gi_ptr + j, gi, mask=mask)
     tl.store(gb_ptr + j, gb, mask=mask)
@@ -249,7 +301,7 @@ def _backward_kernel(
     tl.store(gthr_ptr + j, gthr, mask=mask)
 
 
-def _dense(tensors: dict[str, Tensor | None], like: Tensor) -> dict[str, Tensor]:
+def _dense(tensors: Mapping[str, Tensor | None], like: Tensor) -> dict[str, Tensor]:
     """Every entry as a contiguous ``[M]`` tensor in the compute dtype of ``like``: absent states
     become zeros (the kernels load and store every term and the switches ignore the result),
     stride-0 parameters are expanded."""

@@ -66,8 +66,8 @@ class AdLIF(ThresholdNeuron):
         b_range: the bounds of ``b``.
         **kwargs: ``threshold``, ``reset``, ``v_reset``, ``refractory``, ``surrogate``,
             ``detach_reset``, ``learn_threshold`` and ``backend``, as :class:`~spikeflow.nn.LIF`.
-            Without a refractory period, CPU runs use a fused kernel over the whole sequence
-            (``backend="reference"``: the per-step scan).
+            Without a refractory period, CPU and CUDA runs use a fused kernel over the whole
+            sequence (``backend="reference"``: the per-step scan).
 
     Example::
 
