@@ -13,12 +13,14 @@ each class (by file number) is ``train``, the rest ``test`` (9,000 / 1,000).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from spikeflow._numba_cache import njit
 from spikeflow.data.events import EVENT_DTYPE
+from spikeflow.data.read_ahead import read_ahead
 from spikeflow.data.recordings import (
     EventFolder,
     Samples,
@@ -36,14 +38,15 @@ TRAIN_SHARE = 0.9
 EVENT_BYTES = 8
 
 
-def read_aedat2_dvs128(path: str | Path) -> np.ndarray:
-    """The polarity events of a jAER AEDAT 2.0 file recorded with a DVS128.
+def open_aedat2_dvs128(path: str | Path) -> Callable[[], np.ndarray]:
+    """Map a jAER AEDAT 2.0 file, check its header and size and allocate its events; the
+    returned job decodes them (:func:`read_aedat2_dvs128` in two steps, for :mod:`read_ahead`).
 
     Arguments:
         path: the ``.aedat`` file.
 
     Returns:
-        Events ``[N]`` (fields ``x, y, t, p``; ``t`` in microseconds), sorted by ``t``.
+        A function of no arguments that returns the events, as :func:`read_aedat2_dvs128`.
     """
     path = Path(path)
     raw = read_bytes(path)
@@ -54,13 +57,30 @@ def read_aedat2_dvs128(path: str | Path) -> np.ndarray:
         raise corrupt(path, whole, f"{size % EVENT_BYTES} bytes left over after the last "
                       f"whole {EVENT_BYTES}-byte event")  # fmt: skip
     out = np.empty(size // EVENT_BYTES, EVENT_DTYPE)
-    n, unsorted, bad = _decode(raw, start, out)
-    if bad >= 0:
-        address = int(np.frombuffer(raw, ">u4", 1, start + EVENT_BYTES * bad)[0])
-        what = f"address 0x{address:08x} has bits above 15 set; not a DVS128 event"
-        raise corrupt(path, start + EVENT_BYTES * bad, what)
-    events = out[:n].copy() if n < len(out) else out
-    return sort_by_time(events) if unsorted else events
+
+    def decode() -> np.ndarray:
+        n, unsorted, bad = _decode(raw, start, out)
+        if bad >= 0:
+            address = int(np.frombuffer(raw, ">u4", 1, start + EVENT_BYTES * bad)[0])
+            what = f"address 0x{address:08x} has bits above 15 set; not a DVS128 event"
+            raise corrupt(path, start + EVENT_BYTES * bad, what)
+        events = out[:n]  # a view: no copy when external events were skipped
+        return sort_by_time(events) if unsorted else events
+
+    return decode
+
+
+def read_aedat2_dvs128(path: str | Path) -> np.ndarray:
+    """The polarity events of a jAER AEDAT 2.0 file recorded with a DVS128 (memory-mapped and
+    decoded in one numba pass into the returned array).
+
+    Arguments:
+        path: the ``.aedat`` file.
+
+    Returns:
+        Events ``[N]`` (fields ``x, y, t, p``; ``t`` in microseconds), sorted by ``t``.
+    """
+    return open_aedat2_dvs128(path)()
 
 
 @njit(nogil=True, cache=True)
@@ -106,10 +126,20 @@ def cifar_files(root: Path, split: str) -> list[Path]:
     return out
 
 
-def cifar_samples(root: Path, split: str) -> Samples:
-    """``(events, class)`` for every recording of ``split``, one file at a time."""
-    for f in cifar_files(root, split):
-        yield read_aedat2_dvs128(f), CLASS_NAMES.index(f.parent.name)
+def cifar_samples(root: Path, split: str, workers: int | None = None) -> Samples:
+    """``(events, class)`` for every recording of ``split``, read by ``workers`` threads in order.
+
+    Arguments:
+        root: the dataset folder (one sub-folder per class).
+        split: ``"train"`` or ``"test"``.
+        workers: reading threads (see :func:`~spikeflow.data.read_ahead.read_ahead`); memory
+            holds at most ``workers + 1`` recordings' events.
+
+    Returns:
+        An iterator of ``(events [N], class 0..9)``.
+    """
+    for f, events in read_ahead(open_aedat2_dvs128, cifar_files(root, split), workers):
+        yield events, CLASS_NAMES.index(f.parent.name)
 
 
 DATASET = EventFolder(

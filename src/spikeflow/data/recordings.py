@@ -12,6 +12,7 @@ A reader yields ``(events, label)`` one sample at a time and holds at most one f
 
 from __future__ import annotations
 
+import mmap
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -72,10 +73,20 @@ def data_root(data_dir: str | os.PathLike | None, name: str) -> Path:
     return Path(os.path.expanduser(str(data_dir) if data_dir is not None else f"~/data/{name}"))
 
 
+#: Files of at least this many bytes are memory-mapped rather than read into memory.
+MAP_MIN_BYTES = 1 << 20
+
+
 def read_bytes(path: Path) -> np.ndarray:
-    """The bytes of ``path`` as ``uint8 [n]``; a :class:`UserError` when it cannot be read."""
+    """The bytes of ``path`` as read-only ``uint8 [n]``: memory-mapped for files of at least
+    :data:`MAP_MIN_BYTES` (no copy; pages come from the page cache as they are read), read into
+    memory for smaller ones; a :class:`UserError` when it cannot be read."""
     try:
-        return np.fromfile(path, dtype=np.uint8)
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if size < MAP_MIN_BYTES:
+                return np.frombuffer(f.read(), np.uint8)
+            return np.frombuffer(mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ), np.uint8)
     except OSError as err:
         raise UserError(f"{path}: cannot be read ({err.strerror or err})") from err
 
@@ -117,13 +128,15 @@ def header_end(path: Path, raw: np.ndarray, first_line: bytes) -> int:
         raise UserError(
             f"{path}: starts with {got!r}; expected an AEDAT file starting with {first_line!r}"
         )
-    buf = bytes(raw[: 1 << 24])
-    pos = 0
-    while buf[pos : pos + 1] == b"#":
-        end = buf.find(b"\n", pos)
+    pos, window = 0, 1 << 12
+    while raw[pos : pos + 1].tobytes() == b"#":
+        end = raw[pos : pos + window].tobytes().find(b"\n")
         if end < 0:
-            raise corrupt(path, pos, "header line without an end of line")
-        line, pos = buf[pos:end], end + 1
+            if pos + window >= len(raw):
+                raise corrupt(path, pos, "header line without an end of line")
+            window *= 2
+            continue
+        line, pos = raw[pos : pos + end].tobytes(), pos + end + 1
         if line.startswith(b"#!END-HEADER"):
             break
     return pos
