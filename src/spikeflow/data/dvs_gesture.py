@@ -212,9 +212,33 @@ def _labels(recording: Path) -> Path:
     return recording.with_name(recording.stem + "_labels.csv")
 
 
-def _open_recording(recording: Path) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
+@njit(nogil=True, cache=True)
+def _first_at_or_after(events, times):  # pragma: no cover - compiled
+    """``np.searchsorted(events["t"], times)`` (left) without copying the strided field."""
+    out = np.empty(times.shape, np.int64)
+    flat, found = times.ravel(), out.ravel()
+    for i in range(len(flat)):
+        lo, hi = 0, len(events)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if events[mid].t < flat[i]:
+                lo = mid + 1
+            else:
+                hi = mid
+        found[i] = lo
+    return out
+
+
+def _open_recording(recording: Path) -> Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Start reading a recording: its labels now; the job decodes its events and finds where
+    each gesture starts and ends (``[G, 2]`` event indices)."""
     labels, decode = read_gesture_labels(_labels(recording)), open_aedat31(recording)
-    return lambda: (decode(), labels)
+
+    def job() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        events = decode()
+        return events, labels, _first_at_or_after(events, np.ascontiguousarray(labels[:, 1:]))
+
+    return job
 
 
 def gesture_samples(root: Path, split: str, workers: int | None = None) -> Samples:
@@ -230,8 +254,9 @@ def gesture_samples(root: Path, split: str, workers: int | None = None) -> Sampl
     Returns:
         An iterator of ``(events [N], class 0..10)``.
     """
-    for _, (events, labels) in read_ahead(_open_recording, gesture_files(root, split), workers):
-        bounds = np.searchsorted(events["t"], labels[:, 1:])
+    for _, (events, labels, bounds) in read_ahead(
+        _open_recording, gesture_files(root, split), workers
+    ):
         for (label, _, _), (a, b) in zip(labels, bounds, strict=True):
             yield events[a:b], int(label)
 
