@@ -1,7 +1,9 @@
 """What the readers of the neuromorphic benchmarks share: the description of a dataset folder as
 distributed, the event layouts, and the errors for missing or damaged files.
 
-A reader yields ``(events, label)`` one sample at a time and holds at most one file's events:
+A reader yields ``(events, label)`` one sample at a time and holds at most one file's events per
+reading thread (DVS128 Gesture and CIFAR10-DVS read their recordings with
+:func:`~spikeflow.data.read_ahead.read_ahead`: one file per worker plus the one being used):
 
 - vision sets (N-MNIST, DVS128 Gesture, CIFAR10-DVS): tonic's layout, fields ``x, y, t, p``
   (:data:`~spikeflow.data.events.EVENT_DTYPE`, ``t`` in microseconds, ``p`` 0 off / 1 on) on a
