@@ -180,3 +180,12 @@ def test_gesture_cut_start_inclusive_end_exclusive(tmp_path):
     assert [(e["t"].tolist(), lab) for e, lab in got] == [
         ([20, 30], 0), ([], 1), ([50], 2), ([], 3),
     ]  # fmt: skip
+
+
+def test_aedat2_signed_timestamps_and_big_endian_words(tmp_path):
+    body = b"".join(
+        address.to_bytes(4, "big") + t.to_bytes(4, "big", signed=True)
+        for address, t in ((0x8000, 0), (0x7F01, -5), (0x00FE, (1 << 31) - 1), (0x0102, 7))
+    )
+    got = cifar10_dvs.read_aedat2_dvs128(_write(tmp_path, "s.aedat", b"#!AER-DAT2.0\r\n" + body))
+    assert got.tolist() == [(0, 127, -5, 1), (1, 1, 7, 0), (127, 0, (1 << 31) - 1, 0)]

@@ -58,8 +58,10 @@ def open_aedat2_dvs128(path: str | Path) -> Callable[[], np.ndarray]:
                       f"whole {EVENT_BYTES}-byte event")  # fmt: skip
     out = np.empty(size // EVENT_BYTES, EVENT_DTYPE)
 
+    words = raw[start:].view("<u4")  # whole-word loads decode several times faster than bytes
+
     def decode() -> np.ndarray:
-        n, unsorted, bad = _decode(raw, start, out)
+        n, unsorted, bad = _decode(words, out)
         if bad >= 0:
             address = int(np.frombuffer(raw, ">u4", 1, start + EVENT_BYTES * bad)[0])
             what = f"address 0x{address:08x} has bits above 15 set; not a DVS128 event"
@@ -84,25 +86,29 @@ def read_aedat2_dvs128(path: str | Path) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True)
-def _decode(raw, start, out):  # pragma: no cover - compiled
-    """Copy the DVS128 polarity events (big-endian address, timestamp) from ``start`` into
-    ``out``, skipping external events. Returns ``(events, unsorted, first bad event or -1)``."""
+def _big_endian(word):  # pragma: no cover - compiled
+    """The value of a big-endian 32-bit word loaded as little-endian."""
+    return (word & 0xFF) << 24 | (word & 0xFF00) << 8 | (word >> 8) & 0xFF00 | word >> 24
+
+
+@njit(nogil=True, cache=True)
+def _decode(words, out):  # pragma: no cover - compiled
+    """Copy the DVS128 polarity events (``words``: the events as little-endian 32-bit words,
+    each event a big-endian address and timestamp) into ``out``, skipping external events.
+    Returns ``(events, unsorted, first bad event or -1)``."""
     n, unsorted, last = 0, False, np.int64(-(1 << 40))
     for i in range(len(out)):
-        b = start + EVENT_BYTES * i
-        address = (np.int64(raw[b]) << 24 | np.int64(raw[b + 1]) << 16
-                   | np.int64(raw[b + 2]) << 8 | np.int64(raw[b + 3]))  # fmt: skip
+        address = _big_endian(words[2 * i])
         if address >> 16:
             return n, unsorted, i
         if address & 0x8000:
             continue
-        t = (np.int64(raw[b + 4]) << 24 | np.int64(raw[b + 5]) << 16
-             | np.int64(raw[b + 6]) << 8 | np.int64(raw[b + 7]))  # fmt: skip
+        t = np.int64(_big_endian(words[2 * i + 1]))
         if t >= 1 << 31:  # a signed 32-bit timestamp
             t -= 1 << 32
-        out[n].x, out[n].y, out[n].p = (address >> 1) & 0x7F, (address >> 8) & 0x7F, address & 1
-        out[n].t = t
-        unsorted = unsorted or t < last
+        e = out[n]
+        e.x, e.y, e.p, e.t = (address >> 1) & 0x7F, (address >> 8) & 0x7F, address & 1, t
+        unsorted |= t < last
         last = t
         n += 1
     return n, unsorted, -1

@@ -29,6 +29,7 @@ from spikeflow.data.recordings import (
     header_end,
     read_bytes,
     sort_by_time,
+    word_views,
 )
 from spikeflow.errors import UserError
 
@@ -46,25 +47,21 @@ PACKET_HEADER = np.dtype([
 
 
 @njit(nogil=True, cache=True)
-def _u32(raw, b):  # pragma: no cover - compiled
-    return (np.int64(raw[b]) | np.int64(raw[b + 1]) << 8 | np.int64(raw[b + 2]) << 16
-            | np.int64(raw[b + 3]) << 24)  # fmt: skip
-
-
-@njit(nogil=True, cache=True)
-def _walk(raw, pos):  # pragma: no cover - compiled
-    """Check the packet headers from ``pos`` on without reading any event. Returns ``(bound,
+def _walk(words, pos, end):  # pragma: no cover - compiled
+    """Check the packet headers from byte ``pos`` to ``end`` without reading any event
+    (``words``: :func:`~spikeflow.data.recordings.word_views` of the file). Returns ``(bound,
     error, offset)``: ``bound`` the polarity events the packets hold (valid or not); error 0
     none, 1 short packet header, 2 bad header, 3 packet past the end, 4 polarity size not 8."""
     bound = 0
-    while pos < len(raw):
-        if pos + 28 > len(raw):
+    while pos < end:
+        if pos + 28 > end:
             return bound, 1, pos
-        kind, size = np.int64(raw[pos]) | np.int64(raw[pos + 1]) << 8, _u32(raw, pos + 4)
-        capacity, number = _u32(raw, pos + 16), _u32(raw, pos + 20)
+        head, j = words[pos % 4], pos // 4
+        kind, size = head[j] & 0xFFFF, np.int64(head[j + 1])
+        capacity, number = np.int64(head[j + 4]), np.int64(head[j + 5])
         if size == 0 or size >= 1 << 31 or capacity >= 1 << 31 or number > capacity:
             return bound, 2, pos
-        if pos + 28 + size * capacity > len(raw):
+        if pos + 28 + size * capacity > end:
             return bound, 3, pos
         if kind == 1:
             if size != 8:
@@ -75,29 +72,32 @@ def _walk(raw, pos):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, cache=True)
-def _decode(raw, pos, out, w, h):  # pragma: no cover - compiled
-    """Copy the valid polarity events of the packets from ``pos`` on (checked by :func:`_walk`)
-    into ``out``. Returns ``(events, unsorted, bad)``: ``bad`` the offset of the first event
-    with an address outside ``w x h``, or -1."""
+def _decode(words, pos, end, out, w, h):  # pragma: no cover - compiled
+    """Copy the valid polarity events of the packets from byte ``pos`` to ``end`` (checked by
+    :func:`_walk`) into ``out``, reading whole 32-bit words. Returns ``(events, unsorted,
+    bad)``: ``bad`` the offset of the first event with an address outside ``w x h``, or -1."""
     n, unsorted, last = 0, False, np.int64(-1)
-    while pos < len(raw):
-        size, overflow = _u32(raw, pos + 4), _u32(raw, pos + 12) << 31
-        capacity, number = _u32(raw, pos + 16), _u32(raw, pos + 20)
-        if raw[pos] == 1 and raw[pos + 1] == 0:
-            for b in range(pos + 28, pos + 28 + 8 * number, 8):
-                data = _u32(raw, b)
+    while pos < end:
+        head, j = words[pos % 4], pos // 4
+        size, overflow = np.int64(head[j + 1]), np.int64(head[j + 3]) << 31
+        capacity, number = np.int64(head[j + 4]), np.int64(head[j + 5])
+        body = pos + 28
+        if head[j] & 0xFFFF == 1:
+            events, first = words[body % 4], body // 4
+            for k in range(first, first + 2 * number, 2):
+                data = events[k]
                 if data & 1 == 0:
                     continue
                 x, y = (data >> 17) & 0x7FFF, (data >> 2) & 0x7FFF
                 if x >= w or y >= h:
-                    return n, unsorted, b
-                t = overflow | (_u32(raw, b + 4) & 0x7FFFFFFF)
+                    return n, unsorted, 4 * k + body % 4
+                t = overflow | np.int64(events[k + 1] & 0x7FFFFFFF)
                 e = out[n]
                 e.x, e.y, e.p, e.t = x, y, (data >> 1) & 1, t
-                unsorted = unsorted or t < last
+                unsorted |= t < last
                 last = t
                 n += 1
-        pos += 28 + size * capacity
+        pos = body + size * capacity
     return n, unsorted, -1
 
 
@@ -114,13 +114,14 @@ def open_aedat31(path: str | Path) -> Callable[[], np.ndarray]:
     path = Path(path)
     raw = read_bytes(path)
     pos = header_end(path, raw, b"#!AER-DAT3")
-    bound, error, offset = _walk(raw, pos)
+    words = word_views(raw)
+    bound, error, offset = _walk(words, pos, len(raw))
     if error:
         raise corrupt(path, offset, _problem(raw, error, offset))
     out = np.empty(bound, EVENT_DTYPE)
 
     def decode() -> np.ndarray:
-        n, unsorted, bad = _decode(raw, pos, out, SENSOR_SIZE[0], SENSOR_SIZE[1])
+        n, unsorted, bad = _decode(words, pos, len(raw), out, SENSOR_SIZE[0], SENSOR_SIZE[1])
         if bad >= 0:
             raise corrupt(path, bad, _problem(raw, 5, bad))
         events = out[:n]  # a view: the pages of the unused tail (invalid events) are never touched
