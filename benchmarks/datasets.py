@@ -10,9 +10,9 @@ CIFAR10-DVS recordings of 150,000 events (AEDAT 2.0), SHD samples of 3,000-12,00
    (``--rounds`` each, median; wall and CPU seconds and the 1-minute load average recorded).
    tonic reads file by file in one process with its own readers: ``tonic.io.read_mnist_file``,
    ``read_dvs_ibm``, ``read_dvs_128`` and ``tonic.datasets.SHD``. spikeflow reads through its
-   sample iterators; for DVS Gesture (recordings cut into their labelled gestures) and
-   CIFAR10-DVS with ``--workers`` reading threads (default one per core, at most 4) and, for
-   comparison, with one. The event counts must agree.
+   sample iterators (DVS Gesture: the recordings cut into their labelled gestures), by default
+   in one thread; DVS Gesture and CIFAR10-DVS also with ``--workers`` reading threads (default
+   one per core, at most 4). The event counts must agree.
 2. Cache: an N-MNIST-sized training set (``--samples`` files, default 60,000) in 10 time bins:
    parsing and binning every file once, against one epoch read from spikeflow's cache (every
    sample indexed once, as a DataLoader does). Both with the files in the page cache.
@@ -98,7 +98,7 @@ def _tonic_aedat(path: Path, x_shift: int, y_shift: int, p_shift: int, mask: int
 def _readers(work: Path, workers: int):
     """``{row: (spikeflow_reader, tonic_reader)}``: each reads a whole folder and returns the
     number of events; spikeflow through its sample iterators (the gestures cut from their
-    recordings; ``workers`` reading threads, and one thread for comparison), tonic file by file."""
+    recordings; one thread, the default, and ``workers`` threads), tonic file by file."""
     import tonic
 
     bins = sorted((work / "nmnist" / "Test").rglob("*.bin"))
@@ -133,16 +133,16 @@ def _readers(work: Path, workers: int):
             lambda: sum(len(e) for e, _ in nmnist.nmnist_samples(work / "nmnist", "test")),
             lambda: sum(len(tonic.io.read_mnist_file(str(f), mnist_dtype)) for f in bins),
         ),
+        "dvs_gesture (20 AEDAT 3.1), 1 thread (default)": (lambda: gestures(1), tonic_gesture),
         f"dvs_gesture (20 AEDAT 3.1), {workers} threads": (
             lambda: gestures(workers),
             tonic_gesture,
         ),
-        "dvs_gesture (20 AEDAT 3.1), 1 thread": (lambda: gestures(1), tonic_gesture),
+        "cifar10_dvs (100 AEDAT 2.0), 1 thread (default)": (lambda: cifar_all(1), tonic_cifar),
         f"cifar10_dvs (100 AEDAT 2.0), {workers} threads": (
             lambda: cifar_all(workers),
             tonic_cifar,
         ),
-        "cifar10_dvs (100 AEDAT 2.0), 1 thread": (lambda: cifar_all(1), tonic_cifar),
         "shd (4,000 samples, HDF5)": (
             lambda: sum(len(e) for e, _ in shd.read_audio_file(h5)),
             tonic_shd,

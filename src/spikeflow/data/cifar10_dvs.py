@@ -153,14 +153,15 @@ def cifar_files(root: Path, split: str) -> list[Path]:
     return out
 
 
-def cifar_samples(root: Path, split: str, workers: int | None = None) -> Samples:
+def cifar_samples(root: Path, split: str, workers: int = 1) -> Samples:
     """``(events, class)`` for every recording of ``split``, read by ``workers`` threads in order.
 
     Arguments:
         root: the dataset folder (one sub-folder per class).
         split: ``"train"`` or ``"test"``.
-        workers: reading threads (see :func:`~spikeflow.data.read_ahead.read_ahead`); memory
-            holds at most ``workers + 1`` recordings' events.
+        workers: reading threads (see :func:`~spikeflow.data.read_ahead.read_ahead`); more
+            than 1 helps only where cores are idle; memory holds at most ``workers + 1``
+            recordings' events.
 
     Returns:
         An iterator of ``(events [N], class 0..9)``.

@@ -242,15 +242,16 @@ def _open_recording(recording: Path) -> Callable[[], tuple[np.ndarray, np.ndarra
     return job
 
 
-def gesture_samples(root: Path, split: str, workers: int | None = None) -> Samples:
+def gesture_samples(root: Path, split: str, workers: int = 1) -> Samples:
     """``(events, class)`` of every labelled gesture (events with ``start <= t < end``, views of
     their recording's events), the recordings read by ``workers`` threads in order.
 
     Arguments:
         root: the dataset folder (``DvsGesture/`` or the folder above it).
         split: ``"train"`` or ``"test"``.
-        workers: reading threads (see :func:`~spikeflow.data.read_ahead.read_ahead`); memory
-            holds at most ``workers + 1`` recordings' events.
+        workers: reading threads (see :func:`~spikeflow.data.read_ahead.read_ahead`); more
+            than 1 helps only where cores are idle; memory holds at most ``workers + 1``
+            recordings' events.
 
     Returns:
         An iterator of ``(events [N], class 0..10)``.

@@ -23,12 +23,14 @@ from spikeflow.errors import UserError
 Result = TypeVar("Result")
 Start = Callable[[Path], Callable[[], Result]]
 
-#: Worker threads when ``workers`` is not given: one per core, at most this many.
+#: The most threads :func:`default_workers` suggests.
 MAX_WORKERS = 4
 
 
 def default_workers() -> int:
-    """One worker per core the process may use, at most :data:`MAX_WORKERS`."""
+    """A thread count for a machine with idle cores: one per core the process may use, at most
+    :data:`MAX_WORKERS`. (The readers default to one thread: on a busy machine, with no idle
+    core, more threads read slower; see ``benchmarks/results/datasets.json``.)"""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, min(MAX_WORKERS, cores or 1))
 
@@ -46,7 +48,7 @@ def _begin(pool: ThreadPoolExecutor, start: Start, file: Path) -> Future:
 
 
 def read_ahead(
-    start: Start, files: Sequence[Path], workers: int | None = None
+    start: Start, files: Sequence[Path], workers: int = 1
 ) -> Iterator[tuple[Path, Result]]:
     """``(file, start(file)())`` for every file, in order, the jobs run by ``workers`` threads.
 
@@ -59,13 +61,12 @@ def read_ahead(
         start: ``start(file)`` checks a file and returns the job that reads it (run in a worker;
             it should release the GIL for most of its work, else the threads gain nothing).
         files: the files, in the order wanted.
-        workers: threads reading ahead; ``None`` for :func:`default_workers`; 1 reads each file
-            in the calling thread when its turn comes (no thread).
+        workers: threads reading ahead (e.g. :func:`default_workers`); 1 (the default) reads
+            each file in the calling thread when its turn comes (no thread).
 
     Returns:
         An iterator of ``(file, result)``.
     """
-    workers = default_workers() if workers is None else workers
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise UserError(f"workers={workers!r}; expected a whole number >= 1")
     if workers == 1:
