@@ -6,21 +6,27 @@ writers in ``tests/data/formats.py``), not the real datasets, with sizes like th
 N-MNIST 2,000-6,000 events per sample, DVS128 Gesture recordings of 500,000 events (AEDAT 3.1),
 CIFAR10-DVS recordings of 150,000 events (AEDAT 2.0), SHD samples of 3,000-12,000 spikes (HDF5).
 
-1. Readers: events per second reading a whole folder, file by file in one process, spikeflow and
-   tonic taking turns (``--rounds`` each, median), tonic's own readers: ``tonic.io.read_mnist_file``,
-   ``read_dvs_ibm``, ``read_dvs_128`` and ``tonic.datasets.SHD``. The event counts must agree.
+1. Readers: events per second reading a whole folder, spikeflow and tonic taking turns
+   (``--rounds`` each, median; wall and CPU seconds and the 1-minute load average recorded).
+   tonic reads file by file in one process with its own readers: ``tonic.io.read_mnist_file``,
+   ``read_dvs_ibm``, ``read_dvs_128`` and ``tonic.datasets.SHD``. spikeflow reads through its
+   sample iterators (DVS Gesture: the recordings cut into their labelled gestures), by default
+   in one thread; DVS Gesture and CIFAR10-DVS also with ``--workers`` reading threads (default
+   one per core, at most 4). The event counts must agree.
 2. Cache: an N-MNIST-sized training set (``--samples`` files, default 60,000) in 10 time bins:
    parsing and binning every file once, against one epoch read from spikeflow's cache (every
    sample indexed once, as a DataLoader does). Both with the files in the page cache.
 
 Run: ``.venv-bench/bin/python benchmarks/datasets.py [--samples 60000] [--rounds 3]``; results go
-to ``benchmarks/results/datasets.json``.
+to ``benchmarks/results/datasets.json`` (``--only ROW`` times only the reader rows starting with
+``ROW`` and writes nothing).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -35,6 +41,7 @@ from tests.data import formats  # noqa: E402  (the format writers of the tests)
 
 from spikeflow.data import cifar10_dvs, dvs_gesture, nmnist, shd  # noqa: E402
 from spikeflow.data.cache import cached_split  # noqa: E402
+from spikeflow.data.read_ahead import default_workers  # noqa: E402
 from spikeflow.data.transforms import EventTransform, apply_transform  # noqa: E402
 
 
@@ -88,14 +95,17 @@ def _tonic_aedat(path: Path, x_shift: int, y_shift: int, p_shift: int, mask: int
     return tonic.io.make_structured_array(x, y, events["timeStamp"], p)
 
 
-def _readers(work: Path):
-    """``{dataset: (spikeflow_reader, tonic_reader)}``: each reads the whole folder and returns
-    the number of events."""
+def _readers(work: Path, workers: int):
+    """``{row: (spikeflow_reader, tonic_reader)}``: each reads a whole folder and returns the
+    number of events; spikeflow through its sample iterators (the gestures cut from their
+    recordings; one thread, the default, and ``workers`` threads), tonic file by file."""
     import tonic
 
     bins = sorted((work / "nmnist" / "Test").rglob("*.bin"))
-    aedat3 = dvs_gesture.gesture_files(work / "gesture", "train")
-    aedat2 = sorted((work / "cifar").rglob("*.aedat"))
+    gesture = work / "gesture"
+    aedat3 = dvs_gesture.gesture_files(gesture, "train")
+    cifar = work / "cifar"
+    aedat2 = sorted(cifar.rglob("*.aedat"))
     h5 = work / "shd" / "SHD" / "shd_train.h5"
     mnist_dtype = tonic.datasets.NMNIST.dtype
 
@@ -103,18 +113,35 @@ def _readers(work: Path):
         data = tonic.datasets.SHD(save_to=str(work / "shd"), train=True)
         return sum(len(data[i][0]) for i in range(len(data)))
 
+    def gestures(threads: int) -> int:
+        return sum(len(e) for e, _ in dvs_gesture.gesture_samples(gesture, "train", threads))
+
+    def cifar_all(threads: int) -> int:
+        return sum(
+            len(e) for split in ("train", "test")
+            for e, _ in cifar10_dvs.cifar_samples(cifar, split, threads)
+        )  # fmt: skip
+
+    def tonic_gesture() -> int:
+        return sum(len(_tonic_aedat(f, 17, 2, 1, 0x1FFF)) for f in aedat3)
+
+    def tonic_cifar() -> int:
+        return sum(len(_tonic_aedat(f, 8, 1, 0, 0x7F)) for f in aedat2)
+
     return {
         "nmnist (10,000 .bin)": (
             lambda: sum(len(e) for e, _ in nmnist.nmnist_samples(work / "nmnist", "test")),
             lambda: sum(len(tonic.io.read_mnist_file(str(f), mnist_dtype)) for f in bins),
         ),
-        "dvs_gesture (20 AEDAT 3.1)": (
-            lambda: sum(len(dvs_gesture.read_aedat31(f)) for f in aedat3),
-            lambda: sum(len(_tonic_aedat(f, 17, 2, 1, 0x1FFF)) for f in aedat3),
+        "dvs_gesture (20 AEDAT 3.1), 1 thread (default)": (lambda: gestures(1), tonic_gesture),
+        f"dvs_gesture (20 AEDAT 3.1), {workers} threads": (
+            lambda: gestures(workers),
+            tonic_gesture,
         ),
-        "cifar10_dvs (100 AEDAT 2.0)": (
-            lambda: sum(len(cifar10_dvs.read_aedat2_dvs128(f)) for f in aedat2),
-            lambda: sum(len(_tonic_aedat(f, 8, 1, 0, 0x7F)) for f in aedat2),
+        "cifar10_dvs (100 AEDAT 2.0), 1 thread (default)": (lambda: cifar_all(1), tonic_cifar),
+        f"cifar10_dvs (100 AEDAT 2.0), {workers} threads": (
+            lambda: cifar_all(workers),
+            tonic_cifar,
         ),
         "shd (4,000 samples, HDF5)": (
             lambda: sum(len(e) for e, _ in shd.read_audio_file(h5)),
@@ -129,25 +156,42 @@ def _timed(fn) -> tuple[float, int]:
     return time.perf_counter() - start, n
 
 
-def bench_readers(work: Path, rounds: int) -> list[dict]:
+def _timed_cpu(fn) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds of this process (all its threads) and ``fn()``."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    n = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, n
+
+
+def bench_readers(work: Path, rounds: int, workers: int, only: str | None) -> list[dict]:
     rows = []
-    for name, (ours, theirs) in _readers(work).items():
+    for name, (ours, theirs) in _readers(work, workers).items():
+        if only is not None and not name.startswith(only):
+            continue
         times: dict[str, list[float]] = {"spikeflow": [], "tonic": []}
+        cpu: dict[str, list[float]] = {"spikeflow": [], "tonic": []}
         counts = {}
+        load = [os.getloadavg()[0]]
         for _ in range(rounds):  # taking turns, so both see the same load
             for lib, fn in (("spikeflow", ours), ("tonic", theirs)):
-                seconds, counts[lib] = _timed(fn)
+                seconds, cpu_s, counts[lib] = _timed_cpu(fn)
                 times[lib].append(seconds)
+                cpu[lib].append(cpu_s)
+        load.append(os.getloadavg()[0])
         if not 0 <= counts["tonic"] - counts["spikeflow"] <= 200:  # tonic keeps special events
             raise SystemExit(
                 f"{name}: spikeflow read {counts['spikeflow']} events, tonic {counts['tonic']}"
             )
         med = {lib: statistics.median(t) for lib, t in times.items()}
-        rows.append({"dataset": name, "events": counts, "times_s": times,
+        rows.append({"dataset": name, "events": counts, "times_s": times, "cpu_s": cpu,
+                     "load_1min": load,
                      "events_per_s": {lib: counts["spikeflow"] / med[lib] for lib in med},
                      "speedup": med["tonic"] / med["spikeflow"]})  # fmt: skip
         print(f"{name}: {counts['spikeflow']:,} events; spikeflow {med['spikeflow']:.3f} s, "
-              f"tonic {med['tonic']:.3f} s, {med['tonic'] / med['spikeflow']:.2f}x", flush=True)  # fmt: skip
+              f"tonic {med['tonic']:.3f} s, {med['tonic'] / med['spikeflow']:.2f}x "
+              f"(CPU s, median: spikeflow {statistics.median(cpu['spikeflow']):.3f}, tonic "
+              f"{statistics.median(cpu['tonic']):.3f}; load {load[0]:.1f}-{load[1]:.1f})",
+              flush=True)  # fmt: skip
     return rows
 
 
@@ -186,6 +230,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--samples", type=int, default=60_000, help="N-MNIST training files")
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--workers", type=int, default=default_workers(),
+                   help="spikeflow's reading threads for DVS Gesture and CIFAR10-DVS")  # fmt: skip
+    p.add_argument("--only", default=None,
+                   help="only the reader rows whose name starts with this; no cache figure and "
+                   "no results file written")  # fmt: skip
     p.add_argument("--work", default="/tmp/spikeflow-bench-datasets", help="generated files")
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "datasets.json"))
     args = p.parse_args()
@@ -195,9 +244,12 @@ def main() -> None:
     print(
         f"generated files (not the real datasets) in {work} ({time.perf_counter() - started:.0f} s)"
     )
+    readers = bench_readers(work, args.rounds, args.workers, args.only)
+    if args.only is not None:
+        return
     result = {"note": "generated files in each dataset's format, not the real data",
-              "readers": bench_readers(work, args.rounds),
-              "cache": bench_cache(work, args.rounds)}  # fmt: skip
+              "command": " ".join(sys.argv), "cores": os.cpu_count(), "workers": args.workers,
+              "readers": readers, "cache": bench_cache(work, args.rounds)}  # fmt: skip
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(f"results in {args.out}")
 

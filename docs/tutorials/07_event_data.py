@@ -161,11 +161,11 @@ print("cache:", sorted(p.name for p in (root / ".spikeflow-cache").iterdir())[:2
 # | --- | --- | --- | --- |
 # | `shd`, `ssc` | Spiking Heidelberg Digits / Speech Commands (Cramer et al. 2020): spoken words through a cochlea model, 700 channels | HDF5 as distributed | yes (checksummed) |
 # | `nmnist` | N-MNIST (Orchard et al. 2015): MNIST on an ATIS sensor, 34x34 | `Train/`, `Test/` folders of `.bin` | yes |
-# | `dvs_gesture` | DVS128 Gesture (Amir et al. 2017): 11 hand gestures, 128x128 | AEDAT 3.1 with `*_labels.csv` and trial lists | no: download `DvsGesture.tar.gz` by hand |
-# | `cifar10_dvs` | CIFAR10-DVS (Li et al. 2017): CIFAR-10 images moved on a monitor, 128x128 | AEDAT 2.0 (jAER), one zip per class | no: class zips by hand |
+# | `dvs_gesture` | DVS128 Gesture (Amir et al. 2017): 11 hand gestures, 128x128 | AEDAT 3.1 with `*_labels.csv` and trial lists | yes (IBM's `DvsGesture.tar.gz`, MD5 checked) |
+# | `cifar10_dvs` | CIFAR10-DVS (Li et al. 2017): CIFAR-10 images moved on a monitor, 128x128 | AEDAT 2.0 (jAER), one zip per class | yes (the ten figshare class zips, MD5 checked) |
 #
 # `spikeflow train --dataset nmnist --data-dir ~/data/nmnist --download --model cnn` fetches,
-# checks, unpacks, caches and trains; a dataset without a direct link gives an error naming
-# the files and the expected layout. `sf.data.from_tonic(dataset)` wraps a tonic dataset
+# checks, unpacks, caches and trains; without internet the error names the files, where
+# to get them and the expected layout. `sf.data.from_tonic(dataset)` wraps a tonic dataset
 # instead. The training recipes for all five are in the [user guide](../guide/data.md).
 # Next: [energy](08_energy.md).

@@ -55,9 +55,13 @@ AEDAT31_HEADER = (
 )
 
 
-def _packet(kind, size, overflow, payload, number):
+def aedat31_packet(kind, size, overflow, payload, number, capacity=None):
+    """One AEDAT 3.1 packet: the 28-byte header (source 1, timestamp offset 4, ``capacity``
+    default ``number``, all ``number`` events counted valid) followed by ``payload``, which must
+    hold ``capacity * size`` bytes."""
+    capacity = number if capacity is None else capacity
     head = np.array(
-        [(kind, 1, size, 4, overflow, number, number, number)],
+        [(kind, 1, size, 4, overflow, capacity, number, number)],
         dtype=[
             ("a", "<i2"),
             ("b", "<i2"),
@@ -72,31 +76,41 @@ def _packet(kind, size, overflow, payload, number):
     return head.tobytes() + payload
 
 
-def aedat31_bytes(events, packet_events=100, invalid=()):
-    """An AEDAT 3.1 recording of polarity ``events`` (cut into packets, a new packet whenever the
-    timestamp overflow changes), with a special-event packet first; events whose index is in
-    ``invalid`` are written with the valid bit clear."""
-    t = events["t"].astype(np.int64)
-    data = (
+def polarity_words(events, invalid=()):
+    """The AEDAT 3.1 polarity events of ``events`` (timestamps within one overflow period):
+    8 bytes each, uint32 data (x, y, polarity, valid bit) and int32 31-bit timestamp; events
+    whose index is in ``invalid`` have the valid bit clear."""
+    body = np.empty(len(events), dtype=[("d", "<u4"), ("t", "<i4")])
+    body["d"] = (
         (events["x"].astype(np.uint32) << 17)
         | (events["y"].astype(np.uint32) << 2)
         | (events["p"].astype(np.uint32) << 1)
         | np.uint32(1)
     )
-    data[list(invalid)] &= np.uint32(0xFFFFFFFE)
+    body["d"][list(invalid)] &= np.uint32(0xFFFFFFFE)
+    body["t"] = events["t"].astype(np.int64) & 0x7FFFFFFF
+    return body.tobytes()
+
+
+def aedat31_bytes(events, packet_events=100, invalid=()):
+    """An AEDAT 3.1 recording of polarity ``events`` (cut into packets, a new packet whenever the
+    timestamp overflow changes), with a special-event packet first; events whose index is in
+    ``invalid`` are written with the valid bit clear."""
+    t = events["t"].astype(np.int64)
     special = np.array(
         [(0x01 << 1 | 1, int(t[0] & 0x7FFFFFFF) if len(t) else 0)],
         dtype=[("d", "<u4"), ("t", "<i4")],
     )
-    out = [AEDAT31_HEADER, _packet(0, 8, 0, special.tobytes(), 1)]
+    out = [AEDAT31_HEADER, aedat31_packet(0, 8, 0, special.tobytes(), 1)]
     overflow = t >> 31
     cuts = sorted(
         {0, len(t), *np.flatnonzero(np.diff(overflow)) + 1, *range(0, len(t), packet_events)}
     )
+    invalid = np.asarray(sorted(invalid), np.int64)
     for a, b in itertools.pairwise(cuts):
-        body = np.empty(b - a, dtype=[("d", "<u4"), ("t", "<i4")])
-        body["d"], body["t"] = data[a:b], t[a:b] & 0x7FFFFFFF
-        out.append(_packet(1, 8, int(overflow[a]), body.tobytes(), b - a))
+        mine = invalid[(invalid >= a) & (invalid < b)] - a
+        body = polarity_words(events[a:b], mine)
+        out.append(aedat31_packet(1, 8, int(overflow[a]), body, b - a))
     return b"".join(out)
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import re
+import tarfile
 import threading
 import zipfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -15,11 +17,20 @@ import numpy as np
 import pytest
 
 from spikeflow.data import download as dl
+from spikeflow.data.cifar10_dvs import CLASS_NAMES as CIFAR_CLASSES
+from spikeflow.data.cifar10_dvs import cifar_files, cifar_samples
+from spikeflow.data.dvs_gesture import gesture_samples
 from spikeflow.data.neuromorphic import load_event_dataset
 from spikeflow.data.shd import read_audio_file
 from spikeflow.errors import UserError
 
-from .formats import random_audio, write_audio, write_nmnist_folder
+from .formats import (
+    random_audio,
+    write_audio,
+    write_cifar_folder,
+    write_gesture_folder,
+    write_nmnist_folder,
+)
 
 
 class Server:
@@ -152,7 +163,68 @@ def test_without_internet_the_error_says_what_and_where(tmp_path, server):
         dl.fetch("nmnist", tmp_path, resources=res)
     text = str(err.value)
     assert "cannot download" in text and "garrickorchard.com" in text and "Train/0/*.bin" in text
+    res = (dl.Resource("DvsGesture.tar.gz", f"{url}/DvsGesture.tar.gz", "0" * 32),)
     with pytest.raises(
-        UserError, match=r"dvs_gesture: no direct download.*research\.ibm\.com.*trials_to_train"
+        UserError, match=r"dvs_gesture: cannot download .*research\.ibm\.com.*trials_to_train"
     ):
-        dl.fetch("dvs_gesture", tmp_path)
+        dl.fetch("dvs_gesture", tmp_path, resources=res)
+
+
+def test_official_archives_and_their_checksums():
+    (gesture,) = dl.RESOURCES["dvs_gesture"]
+    assert gesture.filename == "DvsGesture.tar.gz"
+    assert gesture.md5 == "8a5c71fb11e24e5ca5b11866ca6c00a1"
+    assert gesture.url.startswith("https://app.box.com/")
+    assert "shared_name=3hiq58ww1pbbjrinh367ykfdf60xsfm8" in gesture.url  # IBM's Box folder
+    cifar = dl.RESOURCES["cifar10_dvs"]
+    assert [r.filename for r in cifar] == [f"{c}.zip" for c in CIFAR_CLASSES]
+    assert [r.url.rsplit("/", 1)[1] for r in cifar] == [
+        "7712788", "7712791", "7712794", "7712812", "7712815",
+        "7712818", "7712842", "7712851", "7712836", "7712839",
+    ]  # fmt: skip
+    assert cifar[0].md5 == "0afd5c4bf9ae06af762a77b180354fdd"
+    assert cifar[-1].md5 == "89f3922fd147d9aeff89e76a2b0b70a7"
+    assert all(re.fullmatch(r"[0-9a-f]{32}", r.md5 or "") for r in cifar)
+    assert len({r.md5 for r in cifar}) == len(cifar)
+
+
+def _serve(server, name: str, data: bytes) -> dl.Resource:
+    server.files[name] = data
+    return dl.Resource(name, f"{server.url}/{name}", hashlib.md5(data).hexdigest())
+
+
+def test_dvs_gesture_download_unpacks_the_tar_gz_and_reads(tmp_path, server):
+    trials = {"train": ["user01_led"], "test": ["user24_lab"]}
+    written = write_gesture_folder(tmp_path / "src", np.random.default_rng(2), trials)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        tar.add(tmp_path / "src" / "DvsGesture", arcname="DvsGesture")
+    res = (_serve(server, "DvsGesture.tar.gz", buf.getvalue()),)
+    server.cut["DvsGesture.tar.gz"] = len(buf.getvalue()) // 3
+    root = tmp_path / "gesture"
+    with pytest.raises(UserError, match=r"DvsGesture\.tar\.gz.*the download stopped"):
+        dl.fetch("dvs_gesture", root, resources=res)
+    dl.fetch("dvs_gesture", root, resources=res)
+    for split in trials:
+        got = list(gesture_samples(root, split))
+        assert [lab for _, lab in got] == [lab for _, lab in written[split]]
+        assert all(np.array_equal(a, b) for (a, _), (b, _) in zip(got, written[split], strict=True))
+
+
+def test_cifar10_dvs_download_unpacks_one_zip_per_class_and_reads(tmp_path, server):
+    written = write_cifar_folder(tmp_path / "src", np.random.default_rng(3), per_class=2)
+    res = []
+    for c in CIFAR_CLASSES:
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            for f in sorted((tmp_path / "src" / c).iterdir()):
+                z.write(f, f.relative_to(tmp_path / "src").as_posix())
+        res.append(_serve(server, f"{c}.zip", buf.getvalue()))
+    root = tmp_path / "cifar"
+    dl.fetch("cifar10_dvs", root, resources=tuple(res))
+    got = [s for split in ("train", "test") for s in cifar_samples(root, split)]
+    want = {p.relative_to(tmp_path / "src"): (ev, c) for p, ev, c in written}
+    files = [f.relative_to(root) for s in ("train", "test") for f in cifar_files(root, s)]
+    assert sorted(files) == sorted(want)
+    for f, (events, label) in zip(files, got, strict=True):
+        assert np.array_equal(events, want[f][0]) and label == want[f][1]

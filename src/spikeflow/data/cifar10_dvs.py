@@ -13,12 +13,14 @@ each class (by file number) is ``train``, the rest ``test`` (9,000 / 1,000).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from spikeflow._numba_cache import njit
 from spikeflow.data.events import EVENT_DTYPE
+from spikeflow.data.read_ahead import read_ahead
 from spikeflow.data.recordings import (
     EventFolder,
     Samples,
@@ -36,14 +38,15 @@ TRAIN_SHARE = 0.9
 EVENT_BYTES = 8
 
 
-def read_aedat2_dvs128(path: str | Path) -> np.ndarray:
-    """The polarity events of a jAER AEDAT 2.0 file recorded with a DVS128.
+def open_aedat2_dvs128(path: str | Path) -> Callable[[], np.ndarray]:
+    """Map a jAER AEDAT 2.0 file, check its header and size and allocate its events; the
+    returned job decodes them (:func:`read_aedat2_dvs128` in two steps, for :mod:`read_ahead`).
 
     Arguments:
         path: the ``.aedat`` file.
 
     Returns:
-        Events ``[N]`` (fields ``x, y, t, p``; ``t`` in microseconds), sorted by ``t``.
+        A function of no arguments that returns the events, as :func:`read_aedat2_dvs128`.
     """
     path = Path(path)
     raw = read_bytes(path)
@@ -54,35 +57,79 @@ def read_aedat2_dvs128(path: str | Path) -> np.ndarray:
         raise corrupt(path, whole, f"{size % EVENT_BYTES} bytes left over after the last "
                       f"whole {EVENT_BYTES}-byte event")  # fmt: skip
     out = np.empty(size // EVENT_BYTES, EVENT_DTYPE)
-    n, unsorted, bad = _decode(raw, start, out)
-    if bad >= 0:
-        address = int(np.frombuffer(raw, ">u4", 1, start + EVENT_BYTES * bad)[0])
-        what = f"address 0x{address:08x} has bits above 15 set; not a DVS128 event"
-        raise corrupt(path, start + EVENT_BYTES * bad, what)
-    events = out[:n].copy() if n < len(out) else out
-    return sort_by_time(events) if unsorted else events
+
+    words = raw[start:].view("<u4")  # whole-word loads decode several times faster than bytes
+
+    def decode() -> np.ndarray:
+        unsorted, seen = _decode_all(words, out)
+        n, bad = len(out), -1
+        if seen >> 15:  # external events to skip, or an address that is not a DVS128 event
+            n, unsorted, bad = _decode(words, out)
+        if bad >= 0:
+            address = int(np.frombuffer(raw, ">u4", 1, start + EVENT_BYTES * bad)[0])
+            what = f"address 0x{address:08x} has bits above 15 set; not a DVS128 event"
+            raise corrupt(path, start + EVENT_BYTES * bad, what)
+        events = out[:n]  # a view: no copy when external events were skipped
+        return sort_by_time(events) if unsorted else events
+
+    return decode
+
+
+def read_aedat2_dvs128(path: str | Path) -> np.ndarray:
+    """The polarity events of a jAER AEDAT 2.0 file recorded with a DVS128 (memory-mapped and
+    decoded in one numba pass into the returned array).
+
+    Arguments:
+        path: the ``.aedat`` file.
+
+    Returns:
+        Events ``[N]`` (fields ``x, y, t, p``; ``t`` in microseconds), sorted by ``t``.
+    """
+    return open_aedat2_dvs128(path)()
 
 
 @njit(nogil=True, cache=True)
-def _decode(raw, start, out):  # pragma: no cover - compiled
-    """Copy the DVS128 polarity events (big-endian address, timestamp) from ``start`` into
-    ``out``, skipping external events. Returns ``(events, unsorted, first bad event or -1)``."""
+def _big_endian(word):  # pragma: no cover - compiled
+    """The value of a big-endian 32-bit word loaded as little-endian."""
+    return (word & 0xFF) << 24 | (word & 0xFF00) << 8 | (word >> 8) & 0xFF00 | word >> 24
+
+
+@njit(nogil=True, cache=True)
+def _decode_all(words, out):  # pragma: no cover - compiled
+    """Copy every event into ``out`` without a branch per event (the common case: no external
+    events, no bad address). Returns ``(unsorted, the OR of every address)``: when that has a
+    bit above 14 set, :func:`_decode` must redo the file."""
+    unsorted, last, seen = False, np.int64(-(1 << 40)), 0
+    for i in range(len(out)):
+        address = _big_endian(words[2 * i])
+        t = np.int64(_big_endian(words[2 * i + 1]))
+        t -= (t >> 31) << 32  # a signed 32-bit timestamp
+        e = out[i]
+        e.x, e.y, e.p, e.t = (address >> 1) & 0x7F, (address >> 8) & 0x7F, address & 1, t
+        seen |= address
+        unsorted |= t < last
+        last = t
+    return unsorted, seen
+
+
+@njit(nogil=True, cache=True)
+def _decode(words, out):  # pragma: no cover - compiled
+    """Copy the DVS128 polarity events (``words``: the events as little-endian 32-bit words,
+    each event a big-endian address and timestamp) into ``out``, skipping external events.
+    Returns ``(events, unsorted, first bad event or -1)``."""
     n, unsorted, last = 0, False, np.int64(-(1 << 40))
     for i in range(len(out)):
-        b = start + EVENT_BYTES * i
-        address = (np.int64(raw[b]) << 24 | np.int64(raw[b + 1]) << 16
-                   | np.int64(raw[b + 2]) << 8 | np.int64(raw[b + 3]))  # fmt: skip
+        address = _big_endian(words[2 * i])
         if address >> 16:
             return n, unsorted, i
         if address & 0x8000:
             continue
-        t = (np.int64(raw[b + 4]) << 24 | np.int64(raw[b + 5]) << 16
-             | np.int64(raw[b + 6]) << 8 | np.int64(raw[b + 7]))  # fmt: skip
+        t = np.int64(_big_endian(words[2 * i + 1]))
         if t >= 1 << 31:  # a signed 32-bit timestamp
             t -= 1 << 32
-        out[n].x, out[n].y, out[n].p = (address >> 1) & 0x7F, (address >> 8) & 0x7F, address & 1
-        out[n].t = t
-        unsorted = unsorted or t < last
+        e = out[n]
+        e.x, e.y, e.p, e.t = (address >> 1) & 0x7F, (address >> 8) & 0x7F, address & 1, t
+        unsorted |= t < last
         last = t
         n += 1
     return n, unsorted, -1
@@ -106,10 +153,21 @@ def cifar_files(root: Path, split: str) -> list[Path]:
     return out
 
 
-def cifar_samples(root: Path, split: str) -> Samples:
-    """``(events, class)`` for every recording of ``split``, one file at a time."""
-    for f in cifar_files(root, split):
-        yield read_aedat2_dvs128(f), CLASS_NAMES.index(f.parent.name)
+def cifar_samples(root: Path, split: str, workers: int = 1) -> Samples:
+    """``(events, class)`` for every recording of ``split``, read by ``workers`` threads in order.
+
+    Arguments:
+        root: the dataset folder (one sub-folder per class).
+        split: ``"train"`` or ``"test"``.
+        workers: reading threads (see :func:`~spikeflow.data.read_ahead.read_ahead`); more
+            than 1 helps only where cores are idle; memory holds at most ``workers + 1``
+            recordings' events.
+
+    Returns:
+        An iterator of ``(events [N], class 0..9)``.
+    """
+    for f, events in read_ahead(open_aedat2_dvs128, cifar_files(root, split), workers):
+        yield events, CLASS_NAMES.index(f.parent.name)
 
 
 DATASET = EventFolder(

@@ -47,7 +47,27 @@ class Resource:
 
 _ZENKE = "https://zenkelab.org/datasets"
 _MENDELEY = "https://data.mendeley.com/public-files/datasets/468j46mzdv/files"
-#: The official archives (DVS128 Gesture and CIFAR10-DVS have no direct, checksummed link).
+#: DVS128 Gesture: DvsGesture.tar.gz in IBM's Box folder (the link of
+#: https://research.ibm.com/interactive/dvsgesture/), as a direct shared-file download.
+_IBM_BOX = (
+    "https://app.box.com/index.php?rm=box_download_shared_file"
+    "&shared_name=3hiq58ww1pbbjrinh367ykfdf60xsfm8&file_id=f_211521748942"
+)
+#: CIFAR10-DVS: one zip per class (a folder of AEDAT 2.0 recordings) on figshare, article
+#: 4724671 ("CIFAR10-DVS New"): class, figshare file id, MD5.
+_CIFAR10_DVS = (
+    ("airplane", 7712788, "0afd5c4bf9ae06af762a77b180354fdd"),
+    ("automobile", 7712791, "8438dfeba3bc970c94962d995b1b9bdd"),
+    ("bird", 7712794, "a9c207c91c55b9dc2002dc21c684d785"),
+    ("cat", 7712812, "52c63c677c2b15fa5146a8daf4d56687"),
+    ("deer", 7712815, "b6bf21f6c04d21ba4e23fc3e36c8a4a3"),
+    ("dog", 7712818, "f379ebdf6703d16e0a690782e62639c3"),
+    ("frog", 7712842, "cad6ed91214b1c7388a5f6ee56d08803"),
+    ("horse", 7712851, "e7cbbf77bec584ffbf913f00e682782a"),
+    ("ship", 7712836, "41c7bd7d6b251be82557c6cce9a7d5c9"),
+    ("truck", 7712839, "89f3922fd147d9aeff89e76a2b0b70a7"),
+)
+#: The official archives, as distributed (the formats the readers read, not re-encoded copies).
 RESOURCES: dict[str, tuple[Resource, ...]] = {
     "shd": tuple(
         Resource(f"shd_{s}.h5.gz", f"{_ZENKE}/shd_{s}.h5.gz", None, f"{_ZENKE}/md5sums.txt")
@@ -69,8 +89,11 @@ RESOURCES: dict[str, tuple[Resource, ...]] = {
             "69ca8762b2fe404d9b9bad1103e97832",
         ),
     ),
-    "dvs_gesture": (),
-    "cifar10_dvs": (),
+    "dvs_gesture": (Resource("DvsGesture.tar.gz", _IBM_BOX, "8a5c71fb11e24e5ca5b11866ca6c00a1"),),
+    "cifar10_dvs": tuple(
+        Resource(f"{name}.zip", f"https://ndownloader.figshare.com/files/{file_id}", md5)
+        for name, file_id, md5 in _CIFAR10_DVS
+    ),
 }
 
 
@@ -222,8 +245,6 @@ def fetch(
         resources: the archives (default ``RESOURCES[name]``; tests point them at a local server).
     """
     resources = RESOURCES[name] if resources is None else resources
-    if not resources:
-        raise _no_source(name, root, "no direct download with a published checksum exists")
     root.mkdir(parents=True, exist_ok=True)
     for resource in resources:
         marker = root / f".{resource.filename}.unpacked"

@@ -14,12 +14,14 @@ bytes: uint32 data (bit 0 valid, bit 1 polarity, bits 2-16 y, bits 17-31 x) and 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from spikeflow._numba_cache import njit
 from spikeflow.data.events import EVENT_DTYPE
+from spikeflow.data.read_ahead import read_ahead
 from spikeflow.data.recordings import (
     EventFolder,
     Samples,
@@ -27,6 +29,7 @@ from spikeflow.data.recordings import (
     header_end,
     read_bytes,
     sort_by_time,
+    word_views,
 )
 from spikeflow.errors import UserError
 
@@ -44,50 +47,92 @@ PACKET_HEADER = np.dtype([
 
 
 @njit(nogil=True, cache=True)
-def _u32(raw, b):  # pragma: no cover - compiled
-    return (np.int64(raw[b]) | np.int64(raw[b + 1]) << 8 | np.int64(raw[b + 2]) << 16
-            | np.int64(raw[b + 3]) << 24)  # fmt: skip
+def _walk(words, pos, end):  # pragma: no cover - compiled
+    """Check the packet headers from byte ``pos`` to ``end`` without reading any event
+    (``words``: :func:`~spikeflow.data.recordings.word_views` of the file). Returns ``(bound,
+    error, offset)``: ``bound`` the polarity events the packets hold (valid or not); error 0
+    none, 1 short packet header, 2 bad header, 3 packet past the end, 4 polarity size not 8."""
+    bound = 0
+    while pos < end:
+        if pos + 28 > end:
+            return bound, 1, pos
+        head, j = words[pos % 4], pos // 4
+        kind, size = head[j] & 0xFFFF, np.int64(head[j + 1])
+        capacity, number = np.int64(head[j + 4]), np.int64(head[j + 5])
+        if size == 0 or size >= 1 << 31 or capacity >= 1 << 31 or number > capacity:
+            return bound, 2, pos
+        if pos + 28 + size * capacity > end:
+            return bound, 3, pos
+        if kind == 1:
+            if size != 8:
+                return bound, 4, pos
+            bound += number
+        pos += 28 + size * capacity
+    return bound, 0, pos
 
 
 @njit(nogil=True, cache=True)
-def _decode(raw, pos, out, w, h):  # pragma: no cover - compiled
-    """Walk the packets from ``pos``, copying valid polarity events into ``out``. Returns
-    ``(events, unsorted, error, offset)``: error 0 none, 1 short packet header, 2 bad header,
-    3 packet past the end, 4 polarity size not 8, 5 address outside ``w x h``."""
+def _decode(words, pos, end, out, w, h):  # pragma: no cover - compiled
+    """Copy the valid polarity events of the packets from byte ``pos`` to ``end`` (checked by
+    :func:`_walk`) into ``out``, reading whole 32-bit words. Returns ``(events, unsorted,
+    bad)``: ``bad`` the offset of the first event with an address outside ``w x h``, or -1."""
     n, unsorted, last = 0, False, np.int64(-1)
-    while pos < len(raw):
-        if pos + 28 > len(raw):
-            return n, unsorted, 1, pos
-        kind = np.int64(raw[pos]) | np.int64(raw[pos + 1]) << 8
-        size, overflow = _u32(raw, pos + 4), _u32(raw, pos + 12)
-        capacity, number = _u32(raw, pos + 16), _u32(raw, pos + 20)
-        if size == 0 or size >= 1 << 31 or capacity >= 1 << 31 or number > capacity:
-            return n, unsorted, 2, pos
+    while pos < end:
+        head, j = words[pos % 4], pos // 4
+        size, overflow = np.int64(head[j + 1]), np.int64(head[j + 3]) << 31
+        capacity, number = np.int64(head[j + 4]), np.int64(head[j + 5])
         body = pos + 28
-        if body + size * capacity > len(raw):
-            return n, unsorted, 3, pos
-        if kind == 1:
-            if size != 8:
-                return n, unsorted, 4, pos
-            for k in range(number):
-                b = body + 8 * k
-                data = _u32(raw, b)
+        if head[j] & 0xFFFF == 1:
+            events, first = words[body % 4], body // 4
+            for k in range(first, first + 2 * number, 2):
+                data = events[k]
                 if data & 1 == 0:
                     continue
                 x, y = (data >> 17) & 0x7FFF, (data >> 2) & 0x7FFF
                 if x >= w or y >= h:
-                    return n, unsorted, 5, b
-                t = (overflow << 31) | (_u32(raw, b + 4) & 0x7FFFFFFF)
-                out[n].x, out[n].y, out[n].p, out[n].t = x, y, (data >> 1) & 1, t
-                unsorted = unsorted or t < last
+                    return n, unsorted, 4 * k + body % 4
+                t = overflow | np.int64(events[k + 1] & 0x7FFFFFFF)
+                e = out[n]
+                e.x, e.y, e.p, e.t = x, y, (data >> 1) & 1, t
+                unsorted |= t < last
                 last = t
                 n += 1
         pos = body + size * capacity
-    return n, unsorted, 0, pos
+    return n, unsorted, -1
+
+
+def open_aedat31(path: str | Path) -> Callable[[], np.ndarray]:
+    """Map an AEDAT 3.1 file, check its header and packet headers and allocate its events; the
+    returned job decodes them (:func:`read_aedat31` in two steps, for :mod:`read_ahead`).
+
+    Arguments:
+        path: the ``.aedat`` file.
+
+    Returns:
+        A function of no arguments that returns the events, as :func:`read_aedat31`.
+    """
+    path = Path(path)
+    raw = read_bytes(path)
+    pos = header_end(path, raw, b"#!AER-DAT3")
+    words = word_views(raw)
+    bound, error, offset = _walk(words, pos, len(raw))
+    if error:
+        raise corrupt(path, offset, _problem(raw, error, offset))
+    out = np.empty(bound, EVENT_DTYPE)
+
+    def decode() -> np.ndarray:
+        n, unsorted, bad = _decode(words, pos, len(raw), out, SENSOR_SIZE[0], SENSOR_SIZE[1])
+        if bad >= 0:
+            raise corrupt(path, bad, _problem(raw, 5, bad))
+        events = out[:n]  # a view: the pages of the unused tail (invalid events) are never touched
+        return sort_by_time(events) if unsorted else events
+
+    return decode
 
 
 def read_aedat31(path: str | Path) -> np.ndarray:
-    """The valid polarity events of an AEDAT 3.1 file (one numba pass over the packets).
+    """The valid polarity events of an AEDAT 3.1 file: the file memory-mapped, its packet headers
+    checked, then its events decoded in one numba pass into the returned array (no copy).
 
     Arguments:
         path: the ``.aedat`` file.
@@ -95,19 +140,12 @@ def read_aedat31(path: str | Path) -> np.ndarray:
     Returns:
         Events ``[N]`` (fields ``x, y, t, p``; ``t`` in microseconds), sorted by ``t``.
     """
-    path = Path(path)
-    raw = read_bytes(path)
-    pos = header_end(path, raw, b"#!AER-DAT3")
-    out = np.empty((len(raw) - pos) // 8, EVENT_DTYPE)
-    n, unsorted, error, offset = _decode(raw, pos, out, SENSOR_SIZE[0], SENSOR_SIZE[1])
-    if error:
-        raise corrupt(path, offset, _problem(raw, error, offset))
-    events = out[:n].copy()
-    return sort_by_time(events) if unsorted else events
+    return open_aedat31(path)()
 
 
 def _problem(raw: np.ndarray, error: int, offset: int) -> str:
-    """What is wrong at ``offset`` for an error code of :func:`_decode`."""
+    """What is wrong at ``offset`` for an error code of :func:`_walk` (5: an event address
+    outside the sensor, found by :func:`_decode`)."""
     if error == 1:
         return f"packet header of {len(raw) - offset} bytes, expected 28"
     if error == 5:
@@ -175,12 +213,52 @@ def _labels(recording: Path) -> Path:
     return recording.with_name(recording.stem + "_labels.csv")
 
 
-def gesture_samples(root: Path, split: str) -> Samples:
-    """``(events, class)`` of every labelled gesture (events with ``start <= t < end``), one
-    recording at a time."""
-    for f in gesture_files(root, split):
-        events, labels = read_aedat31(f), read_gesture_labels(_labels(f))
-        bounds = np.searchsorted(events["t"], labels[:, 1:])
+@njit(nogil=True, cache=True)
+def _first_at_or_after(events, times):  # pragma: no cover - compiled
+    """``np.searchsorted(events["t"], times)`` (left) without copying the strided field."""
+    out = np.empty(times.shape, np.int64)
+    flat, found = times.ravel(), out.ravel()
+    for i in range(len(flat)):
+        lo, hi = 0, len(events)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if events[mid].t < flat[i]:
+                lo = mid + 1
+            else:
+                hi = mid
+        found[i] = lo
+    return out
+
+
+def _open_recording(recording: Path) -> Callable[[], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Start reading a recording: its labels now; the job decodes its events and finds where
+    each gesture starts and ends (``[G, 2]`` event indices)."""
+    labels, decode = read_gesture_labels(_labels(recording)), open_aedat31(recording)
+
+    def job() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        events = decode()
+        return events, labels, _first_at_or_after(events, np.ascontiguousarray(labels[:, 1:]))
+
+    return job
+
+
+def gesture_samples(root: Path, split: str, workers: int = 1) -> Samples:
+    """``(events, class)`` of every labelled gesture (events with ``start <= t < end``, views of
+    their recording's events), the recordings read by ``workers`` threads in order.
+
+    Arguments:
+        root: the dataset folder (``DvsGesture/`` or the folder above it).
+        split: ``"train"`` or ``"test"``.
+        workers: reading threads (see :func:`~spikeflow.data.read_ahead.read_ahead`); more
+            than 1 helps only where cores are idle; memory holds at most ``workers + 1``
+            recordings' events.
+
+    Returns:
+        An iterator of ``(events [N], class 0..10)``.
+    """
+    for _, (events, labels, bounds) in read_ahead(
+        _open_recording, gesture_files(root, split), workers
+    ):
         for (label, _, _), (a, b) in zip(labels, bounds, strict=True):
             yield events[a:b], int(label)
 
