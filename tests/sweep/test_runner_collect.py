@@ -24,7 +24,7 @@ lr = { low = 1e-3, high = 1e-1, log = true }
 def setup(tmp_path):
     path = tmp_path / "tiny.toml"
     path.write_text(textwrap.dedent(SWEEP))
-    cfg = load(path, {"out": str(tmp_path / "out")})
+    cfg = load(path, {"out": str(tmp_path / "out"), "storage": "sqlite:///:memory:"})
     study = _open_study(optuna, cfg)
     return cfg, study
 
