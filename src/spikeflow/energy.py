@@ -379,8 +379,6 @@ def estimate(
     check_range("pj_per_ac", pj_per_ac, 0)
     check_range("pj_per_mac", pj_per_mac, 0)
     check_positive_int("ann_passes", ann_passes)
-    if not all(math.isfinite(v) for v in (pj_per_ac, pj_per_mac)):
-        raise UserError("pj_per_ac and pj_per_mac must be finite numbers of picojoules")
     was_training = model.training
     model.eval()
     try:

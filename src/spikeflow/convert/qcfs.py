@@ -51,4 +51,5 @@ class QCFS(nn.Module):
         return torch.clamp(z, 0, self.levels) * (lam / self.levels)
 
     def extra_repr(self) -> str:
-        return f"levels={self.levels}, threshold={float(self.threshold):.4g}, shift={self.shift}"
+        threshold = float(self.threshold.detach())  # no warning about a grad-requiring scalar
+        return f"levels={self.levels}, threshold={threshold:.4g}, shift={self.shift}"

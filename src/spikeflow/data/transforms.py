@@ -79,7 +79,7 @@ def parse_transform(text: str, default: EventTransform) -> EventTransform:
         except ValueError as err:
             raise UserError(f"transform {key}={raw!r} is not valid; expected a number") from err
         whole = key in ("n_time_bins", "event_count", "downsample")
-        if whole and number != int(number):
+        if whole and not (math.isfinite(number) and number == int(number)):
             raise UserError(f"transform {key}={raw!r} is not valid; expected an integer")
         values[key] = int(number) if whole else number
     return EventTransform(**values)

@@ -41,15 +41,15 @@ def check_rstdp(rule: STDP, tau_e: float, lr: float) -> None:
             f"rule.mode={rule.mode!r} is not valid for reward-modulated STDP; expected "
             "'additive' (the eligibility collects the raw terms; weights are clipped)"
         )
-    _check_number("tau_e", tau_e, low_open=True)
+    _check_number("tau_e", tau_e, low_open=True, allow_inf=True)
     _check_number("lr", lr, low_open=False)
 
 
-def _check_number(name: str, value: float, *, low_open: bool) -> None:
-    """A real number (not NaN) above 0 (``low_open``) or at least 0."""
+def _check_number(name: str, value: float, *, low_open: bool, allow_inf: bool = False) -> None:
+    """A real number (not NaN) above 0 (``low_open``) or at least 0; ``inf`` when allowed."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
         raise UserError(f"{name}={value!r} is not valid; expected a number")
-    check_range(name, value, 0.0, low_open=low_open)
+    check_range(name, value, 0.0, low_open=low_open, allow_inf=allow_inf)
 
 
 def reward_values(value, steps: int | None, batch: int) -> np.ndarray:
