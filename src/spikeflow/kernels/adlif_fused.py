@@ -1,10 +1,13 @@
-"""The fused AdLIF layer: one autograd node over the whole time axis (CPU, numba).
+"""The fused AdLIF layers: one autograd node over the whole time axis (CPU, numba).
 
-:func:`multi_step_adlif` runs :class:`spikeflow.nn.AdLIF` without a refractory period on CPU
-float32 / float64 tensors; it returns ``None`` (the caller runs the reference scan) for anything
+:func:`multi_step_adlif` runs :class:`spikeflow.nn.AdLIF`, :func:`multi_step_radlif` the recurrent
+:class:`spikeflow.nn.RAdLIF` (dense or one-to-one weight), without a refractory period on CPU
+float32 / float64 tensors; each returns ``None`` (the caller runs the reference scan) for anything
 else under ``backend="auto"``, and refuses it under ``backend="cpu"``. Spikes and states equal the
-reference scan exactly; gradients (input, initial ``v`` and ``w``, ``beta``, ``rho``, ``a``, ``b``,
-threshold) equal its autograd to float tolerance (tests/nn/test_adlif_fused.py).
+reference scan exactly (recurrent: up to the order of the recurrent sum, exact for weights whose
+sums round to the same value in any order); gradients (input, initial ``v`` and ``w``, ``beta``,
+``rho``, ``a``, ``b``, threshold; recurrent: also the weight and the initial spikes) equal its
+autograd to float tolerance (tests/nn/test_adlif_fused.py, tests/nn/test_radlif_fused.py).
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ from typing import Any
 import numba
 import torch
 from torch import Tensor
+from torch.autograd.function import once_differentiable
 
 from spikeflow.errors import UserError
-from spikeflow.functional import AdLIFParams, AdLIFState
+from spikeflow.functional import AdLIFParams, AdLIFState, RecurrentParams, RecurrentState
 from spikeflow.kernels import adlif_cpu
+from spikeflow.kernels.recurrent_cpu import parts
 
 
 def _np(t: Tensor) -> Any:
@@ -68,6 +73,58 @@ class FusedAdLIF(torch.autograd.Function):
         return None, gx, lv, lw, gbeta, grho, ga, gb, gthr, None
 
 
+class FusedRecurrentAdLIF(torch.autograd.Function):
+    """``(weight [N, N] or [N], s0 [B, N], x [T, B, N], v0, w0 [B, N], beta, rho, a, b, thr,
+    v_reset [B * N]) -> (spikes [T, B, N], v [B, N], w [B, N])``."""
+
+    @staticmethod
+    def forward(ctx: Any, config: tuple, weight, s0, x, v0, w0, beta, rho, a, b, thr, vr):
+        _, reset, _ = config
+        v, w = v0.detach().contiguous().clone(), w0.detach().contiguous().clone()
+        xin, u, s, v_prev, w_prev = (torch.empty(x.shape, dtype=x.dtype) for _ in range(5))
+        wd = weight.detach().contiguous()
+        dense = wd.dim() == 2
+        adlif_cpu.recurrent_forward(
+            _np(x), _np(s0), _np(wd.T) if dense else None, None if dense else _np(wd),
+            v.numpy(), w.numpy(), _np(beta), _np(1 - beta), _np(rho), _np(a), _np(b), _np(thr),
+            _np(vr), adlif_cpu.RESET_IDS[reset], xin.numpy(), u.numpy(), s.numpy(),
+            v_prev.numpy(), w_prev.numpy(), parts(x.shape[1]),
+        )  # fmt: skip
+        ctx.config = config
+        ctx.save_for_backward(wd, s0, xin, u, s, v_prev, w_prev, beta, rho, a, b, thr, vr)
+        return s, v, w
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx: Any, gs: Tensor, gv: Tensor, gw: Tensor):
+        wd, s0, xin, u, s, v_prev, w_prev, beta, rho, a, b, thr, vr = ctx.saved_tensors
+        surrogate, reset, detach = ctx.config
+        _, nb, n = u.shape
+        g = surrogate.grad(u - thr.view(nb, n))
+        lv, lw = (
+            torch.zeros(nb, n, dtype=torch.float64) if t is None else t.to(torch.float64).clone()
+            for t in (gv, gw)
+        )
+        gs = torch.zeros_like(u) if gs is None else gs.contiguous()
+        gx, gs0 = torch.empty_like(u), torch.empty_like(s0)
+        sums = [torch.zeros(nb * n, dtype=torch.float64) for _ in range(5)]
+        dense = wd.dim() == 2
+        n_parts = parts(nb)
+        gwp = torch.zeros((n_parts, *wd.shape), dtype=u.dtype)
+        adlif_cpu.recurrent_backward(
+            _np(gs), _np(g), u.numpy(), s.numpy(), s0.numpy(), v_prev.numpy(), w_prev.numpy(),
+            xin.numpy(), wd.numpy() if dense else None, None if dense else wd.numpy(),
+            *(_np(t) for t in (beta, rho, a, b, thr, vr)), adlif_cpu.RESET_IDS[reset],
+            bool(detach), lv.numpy(), lw.numpy(), gx.numpy(), *(t.numpy() for t in sums),
+            gs0.numpy(), gwp.numpy(), n_parts,
+        )  # fmt: skip
+        gweight = gwp.sum(0)
+        gweight = gweight.T if dense else gweight
+        dtype = u.dtype
+        params = (t.to(dtype) for t in sums)
+        return None, gweight, gs0, gx, lv.to(dtype), lw.to(dtype), *params, None
+
+
 def _reason(x: Tensor, params: AdLIFParams) -> str | None:
     """Why the fused path cannot run this call, or ``None``."""
     if x.device.type != "cpu":
@@ -79,6 +136,25 @@ def _reason(x: Tensor, params: AdLIFParams) -> str | None:
     if x.shape[0] == 0 or x.numel() == 0:
         return "x is empty"
     return None
+
+
+def _refusal(backend: str, reason: str | None, what: str) -> bool:
+    """Whether to run the reference scan (``reason`` under ``backend="auto"``); raises where
+    ``backend`` asks for a kernel that cannot run this call."""
+    if backend == "triton":
+        reason = f"backend='triton' has no {what} kernel"
+    if reason is None:
+        return False
+    if backend == "auto":
+        return True
+    raise UserError(f"backend={backend!r} cannot run this {what} call: {reason}")
+
+
+def _flat_params(params: AdLIFParams, x: Tensor, shape: torch.Size) -> list[Tensor]:
+    """``beta, rho, a, b, threshold, v_reset`` each flat ``[prod(shape)]`` in ``x``'s dtype."""
+    sp = params.spike
+    tensors = (params.beta, params.rho, params.a, params.b, sp.threshold, sp.v_reset)
+    return [t.to(x.dtype).expand(shape).reshape(-1) for t in tensors]
 
 
 def multi_step_adlif(
@@ -97,24 +173,60 @@ def multi_step_adlif(
     """
     if backend == "reference" or torch.compiler.is_compiling():
         return None
-    reason = "backend='triton' has no AdLIF kernel" if backend == "triton" else _reason(x, params)
-    if reason is not None:
-        if backend == "auto":
-            return None
-        raise UserError(f"backend={backend!r} cannot run this AdLIF call: {reason}")
+    if _refusal(backend, _reason(x, params), "AdLIF"):
+        return None
     shape = x.shape[1:]
-
-    def flat(t: Tensor) -> Tensor:
-        return t.to(x.dtype).expand(shape).reshape(-1)
-
     sp = params.spike
     config = (sp.surrogate, sp.reset, sp.detach_reset)
-    tensors = (params.beta, params.rho, params.a, params.b, sp.threshold, sp.v_reset)
     spikes, v, w = FusedAdLIF.apply(
         config,
         x.reshape(x.shape[0], -1),
-        flat(state.v),
-        flat(state.w),
-        *(flat(t) for t in tensors),
+        state.v.to(x.dtype).expand(shape).reshape(-1),
+        state.w.to(x.dtype).expand(shape).reshape(-1),
+        *_flat_params(params, x, shape),
     )
     return spikes.reshape(x.shape), AdLIFState(v.reshape(shape), w.reshape(shape), state.refrac)
+
+
+def multi_step_radlif(
+    x: Tensor, state: RecurrentState, params: RecurrentParams, backend: str
+) -> tuple[Tensor, RecurrentState] | None:
+    """Run a whole sequence through the fused recurrent AdLIF kernel.
+
+    Arguments:
+        x: input ``[T, B..., N]``.
+        state: :class:`~spikeflow.functional.RecurrentState` (an ``AdLIFState`` and the last
+            spikes, ``[B..., N]`` each).
+        params: :class:`~spikeflow.functional.RecurrentParams` (weight ``[N, N]`` or ``[N]``, the
+            :class:`~spikeflow.functional.AdLIFParams`).
+        backend: ``"auto" | "reference" | "cpu" | "triton"``.
+
+    Returns:
+        ``(spikes [T, B..., N], final state)``, or ``None`` to use the reference scan.
+    """
+    if backend == "reference" or torch.compiler.is_compiling():
+        return None
+    reason = _reason(x, params.neuron)
+    for name, t in (("weight", params.weight), ("state.s", state.s)):
+        if reason is None and t.dtype != x.dtype:
+            reason = f"{name} has dtype {t.dtype}; expected {x.dtype}, the dtype of x"
+    if _refusal(backend, reason, "recurrent AdLIF"):
+        return None
+    shape, n = x.shape[1:], x.shape[-1]
+    inner, sp = state.neuron, params.neuron.spike
+
+    def rows(t: Tensor) -> Tensor:
+        return t.to(x.dtype).expand(shape).reshape(-1, n)
+
+    spikes, v, w = FusedRecurrentAdLIF.apply(
+        (sp.surrogate, sp.reset, sp.detach_reset),
+        params.weight,
+        rows(state.s),
+        x.reshape(x.shape[0], -1, n),
+        rows(inner.v),
+        rows(inner.w),
+        *_flat_params(params.neuron, x, shape),
+    )
+    spikes = spikes.reshape(x.shape)
+    final = AdLIFState(v.reshape(shape), w.reshape(shape), inner.refrac)
+    return spikes, RecurrentState(final, spikes[-1])
