@@ -14,24 +14,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import numba
 import torch
 from torch import Tensor
 from torch.autograd.function import once_differentiable
 
-from spikeflow.errors import UserError
 from spikeflow.functional import AdLIFParams, AdLIFState, RecurrentParams, RecurrentState
 from spikeflow.kernels import adlif_cpu
-from spikeflow.kernels.recurrent_cpu import parts
-
-
-def _np(t: Tensor) -> Any:
-    """A read-only numpy view (a contiguous copy where needed) of ``t``, off the graph."""
-    return t.detach().contiguous().numpy()
-
-
-def _parts(m: int) -> int:
-    return max(1, min(numba.get_num_threads(), m // 256 or 1))
+from spikeflow.kernels.flat import cpu_reason, np_view, parts, per_neuron, use_reference
+from spikeflow.kernels.recurrent_cpu import parts as row_parts
 
 
 class FusedAdLIF(torch.autograd.Function):
@@ -44,9 +34,9 @@ class FusedAdLIF(torch.autograd.Function):
         u, s, v_prev, w_prev = (torch.empty(x.shape, dtype=x.dtype) for _ in range(4))
         cbeta = 1 - beta
         adlif_cpu.forward(
-            _np(x), v.numpy(), w.numpy(), _np(beta), _np(cbeta), _np(rho), _np(a), _np(b),
-            _np(thr), _np(vr), adlif_cpu.RESET_IDS[reset],
-            u.numpy(), s.numpy(), v_prev.numpy(), w_prev.numpy(), _parts(x.shape[1]),
+            np_view(x), v.numpy(), w.numpy(),
+            *(np_view(t) for t in (beta, cbeta, rho, a, b, thr, vr)), adlif_cpu.RESET_IDS[reset],
+            u.numpy(), s.numpy(), v_prev.numpy(), w_prev.numpy(), parts(x.shape[1]),
         )  # fmt: skip
         ctx.config = config
         ctx.save_for_backward(x, u, s, v_prev, w_prev, beta, rho, a, b, thr, vr)
@@ -64,10 +54,10 @@ class FusedAdLIF(torch.autograd.Function):
         gx = torch.empty(x.shape, dtype=x.dtype)
         sums = [torch.zeros(x.shape[1], dtype=torch.float64) for _ in range(5)]
         adlif_cpu.backward(
-            _np(gs), _np(g), u.numpy(), s.numpy(), v_prev.numpy(), w_prev.numpy(),
-            _np(x), _np(beta), _np(rho), _np(a), _np(b), _np(thr), _np(vr),
+            np_view(gs), np_view(g), u.numpy(), s.numpy(), v_prev.numpy(), w_prev.numpy(),
+            np_view(x), np_view(beta), np_view(rho), np_view(a), np_view(b), np_view(thr), np_view(vr),
             adlif_cpu.RESET_IDS[reset], bool(detach), lv.numpy(), lw.numpy(), gx.numpy(),
-            *(t.numpy() for t in sums), _parts(x.shape[1]),
+            *(t.numpy() for t in sums), parts(x.shape[1]),
         )  # fmt: skip
         gbeta, grho, ga, gb, gthr = (t.to(x.dtype) for t in sums)
         return None, gx, lv, lw, gbeta, grho, ga, gb, gthr, None
@@ -85,10 +75,10 @@ class FusedRecurrentAdLIF(torch.autograd.Function):
         wd = weight.detach().contiguous()
         dense = wd.dim() == 2
         adlif_cpu.recurrent_forward(
-            _np(x), _np(s0), _np(wd.T) if dense else None, None if dense else _np(wd),
-            v.numpy(), w.numpy(), _np(beta), _np(1 - beta), _np(rho), _np(a), _np(b), _np(thr),
-            _np(vr), adlif_cpu.RESET_IDS[reset], xin.numpy(), u.numpy(), s.numpy(),
-            v_prev.numpy(), w_prev.numpy(), parts(x.shape[1]),
+            np_view(x), np_view(s0), np_view(wd.T) if dense else None, None if dense else np_view(wd),
+            v.numpy(), w.numpy(), *(np_view(t) for t in (beta, 1 - beta, rho, a, b, thr, vr)),
+            adlif_cpu.RESET_IDS[reset], xin.numpy(), u.numpy(), s.numpy(),
+            v_prev.numpy(), w_prev.numpy(), row_parts(x.shape[1]),
         )  # fmt: skip
         ctx.config = config
         ctx.save_for_backward(wd, s0, xin, u, s, v_prev, w_prev, beta, rho, a, b, thr, vr)
@@ -109,12 +99,12 @@ class FusedRecurrentAdLIF(torch.autograd.Function):
         gx, gs0 = torch.empty_like(u), torch.empty_like(s0)
         sums = [torch.zeros(nb * n, dtype=torch.float64) for _ in range(5)]
         dense = wd.dim() == 2
-        n_parts = parts(nb)
+        n_parts = row_parts(nb)
         gwp = torch.zeros((n_parts, *wd.shape), dtype=u.dtype)
         adlif_cpu.recurrent_backward(
-            _np(gs), _np(g), u.numpy(), s.numpy(), s0.numpy(), v_prev.numpy(), w_prev.numpy(),
+            np_view(gs), np_view(g), u.numpy(), s.numpy(), s0.numpy(), v_prev.numpy(), w_prev.numpy(),
             xin.numpy(), wd.numpy() if dense else None, None if dense else wd.numpy(),
-            *(_np(t) for t in (beta, rho, a, b, thr, vr)), adlif_cpu.RESET_IDS[reset],
+            *(np_view(t) for t in (beta, rho, a, b, thr, vr)), adlif_cpu.RESET_IDS[reset],
             bool(detach), lv.numpy(), lw.numpy(), gx.numpy(), *(t.numpy() for t in sums),
             gs0.numpy(), gwp.numpy(), n_parts,
         )  # fmt: skip
@@ -125,36 +115,11 @@ class FusedRecurrentAdLIF(torch.autograd.Function):
         return None, gweight, gs0, gx, lv.to(dtype), lw.to(dtype), *params, None
 
 
-def _reason(x: Tensor, params: AdLIFParams) -> str | None:
-    """Why the fused path cannot run this call, or ``None``."""
-    if x.device.type != "cpu":
-        return f"x is on {x.device.type}; the fused AdLIF kernel runs on the CPU"
-    if x.dtype not in (torch.float32, torch.float64):
-        return f"x has dtype {x.dtype}; expected float32 or float64"
-    if params.spike.refractory:
-        return f"refractory={params.spike.refractory}; the fused AdLIF kernel has none"
-    if x.shape[0] == 0 or x.numel() == 0:
-        return "x is empty"
-    return None
-
-
-def _refusal(backend: str, reason: str | None, what: str) -> bool:
-    """Whether to run the reference scan (``reason`` under ``backend="auto"``); raises where
-    ``backend`` asks for a kernel that cannot run this call."""
-    if backend == "triton":
-        reason = f"backend='triton' has no {what} kernel"
-    if reason is None:
-        return False
-    if backend == "auto":
-        return True
-    raise UserError(f"backend={backend!r} cannot run this {what} call: {reason}")
-
-
 def _flat_params(params: AdLIFParams, x: Tensor, shape: torch.Size) -> list[Tensor]:
     """``beta, rho, a, b, threshold, v_reset`` each flat ``[prod(shape)]`` in ``x``'s dtype."""
     sp = params.spike
     tensors = (params.beta, params.rho, params.a, params.b, sp.threshold, sp.v_reset)
-    return [t.to(x.dtype).expand(shape).reshape(-1) for t in tensors]
+    return [per_neuron(t, x, shape) for t in tensors]
 
 
 def multi_step_adlif(
@@ -171,9 +136,7 @@ def multi_step_adlif(
     Returns:
         ``(spikes [T, B, ...], final state)``, or ``None`` to use the reference scan.
     """
-    if backend == "reference" or torch.compiler.is_compiling():
-        return None
-    if _refusal(backend, _reason(x, params), "AdLIF"):
+    if use_reference(backend, cpu_reason(x, params.spike.refractory, "AdLIF"), "AdLIF"):
         return None
     shape = x.shape[1:]
     sp = params.spike
@@ -181,8 +144,8 @@ def multi_step_adlif(
     spikes, v, w = FusedAdLIF.apply(
         config,
         x.reshape(x.shape[0], -1),
-        state.v.to(x.dtype).expand(shape).reshape(-1),
-        state.w.to(x.dtype).expand(shape).reshape(-1),
+        per_neuron(state.v, x, shape),
+        per_neuron(state.w, x, shape),
         *_flat_params(params, x, shape),
     )
     return spikes.reshape(x.shape), AdLIFState(v.reshape(shape), w.reshape(shape), state.refrac)
@@ -204,13 +167,12 @@ def multi_step_radlif(
     Returns:
         ``(spikes [T, B..., N], final state)``, or ``None`` to use the reference scan.
     """
-    if backend == "reference" or torch.compiler.is_compiling():
-        return None
-    reason = _reason(x, params.neuron)
+    what = "recurrent AdLIF"
+    reason = cpu_reason(x, params.neuron.spike.refractory, what)
     for name, t in (("weight", params.weight), ("state.s", state.s)):
         if reason is None and t.dtype != x.dtype:
             reason = f"{name} has dtype {t.dtype}; expected {x.dtype}, the dtype of x"
-    if _refusal(backend, reason, "recurrent AdLIF"):
+    if use_reference(backend, reason, what):
         return None
     shape, n = x.shape[1:], x.shape[-1]
     inner, sp = state.neuron, params.neuron.spike
