@@ -15,19 +15,29 @@ every library. Dynamics made equal, per step::
 Besides the table, prints the floor: the time of the backward's dense product alone
 (``T`` products ``[B, N] x [N, N]`` in a loop, as ``torch.mm`` runs them) against spikeflow's time.
 
-Run: ``.venv-bench/bin/python benchmarks/recurrent_layer.py [--repeats N] [--rounds R]``.
+Run: ``.venv-bench/bin/python benchmarks/recurrent_layer.py [--repeats N] [--rounds R]
+[--threads K]`` (``--threads``: torch's and numba's threads in every library's process; default:
+their defaults, all cores).
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import child_main, comparison_table, layer_step, measure_interleaved, time_and_cpu
+from _common import (
+    child_main,
+    comparison_table,
+    layer_step,
+    machine,
+    measure_interleaved,
+    time_and_cpu,
+)
 
 SHAPE = (250, 32, 256)
 LIBS = "spikeflow,spikeflow-reference,torch-loop,snntorch"
@@ -147,9 +157,20 @@ def floor(spec: dict) -> dict:
     return time_and_cpu(run, spec["repeats"])
 
 
+def _set_threads(threads: int | None) -> None:
+    """torch's intra-op threads and numba's threads (at most ``NUMBA_NUM_THREADS``)."""
+    if threads:
+        import numba
+        import torch
+
+        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+        torch.set_num_threads(threads)
+
+
 def measure(spec: dict) -> dict:
     import torch
 
+    _set_threads(spec.get("threads"))
     if spec["lib"] == "floor":
         return {**floor(spec), "spikes": 0.0, "version": torch.__version__}
     x, weight = _inputs(tuple(spec["shape"]))
@@ -171,12 +192,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per round")
     parser.add_argument("--rounds", type=int, default=3, help="turns each library gets")
     parser.add_argument("--libs", default=LIBS + ",floor")
+    parser.add_argument("--threads", type=int, default=None, help="threads per process")
     args = parser.parse_args()
+    if args.threads is not None and args.threads < 1:
+        parser.error(f"--threads {args.threads} is not valid; expected a positive integer")
     specs = {
-        lib: {"lib": lib, "shape": SHAPE, "repeats": args.repeats} for lib in args.libs.split(",")
+        lib: {"lib": lib, "shape": SHAPE, "repeats": args.repeats, "threads": args.threads}
+        for lib in args.libs.split(",")
     }
     results = measure_interleaved(__file__, specs, args.rounds)
-    print(f"## Dense recurrent LIF layer, forward + backward, [T, B, N] = {list(SHAPE)}\n")
+    threads = f", {args.threads} thread(s)" if args.threads else ""
+    print(f"## Dense recurrent LIF layer, forward + backward, [T, B, N] = {list(SHAPE)}{threads}\n")
     print(comparison_table(results, "median ms", spikes=True))
     base, low = results.get("spikeflow", {}), results.get("floor", {})
     if "time" in base and "time" in low:
@@ -184,6 +210,8 @@ def main() -> None:
             f"\nfloor (the backward's T dense [B, N] x [N, N] products alone, torch.mm): "
             f"{low['time'] * 1e3:.1f} ms; spikeflow takes {base['time'] / low['time']:.1f}x that."
         )
+    load = os.getloadavg()
+    print(f"\n{machine()}; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
 
 
 if __name__ == "__main__" and not child_main(measure):

@@ -7,6 +7,12 @@ backward of ``spikes.sum()`` (``--mode infer``: forward under ``torch.no_grad()`
 - ``lif-reference``: ``Linear -> LIF(backend="reference")`` (the per-step scan);
 - ``adlif``: ``Linear -> AdLIF(size=N)`` (per-neuron parameters, its fused CPU kernel);
 - ``adlif-reference``: the same with ``backend="reference"`` (the per-step scan);
+- ``rlif``: ``Linear -> RLIF(N)`` (dense recurrent weight, its fused CPU kernel);
+- ``radlif``: ``Linear -> RAdLIF(N)`` (dense recurrent weight, its fused CPU kernel);
+- ``radlif-reference``: the same with ``backend="reference"``;
+- ``izhikevich``: ``Linear -> Izhikevich()`` (regular spiking, its fused CPU kernel; the linear
+  weight scaled by 40 so that the current, in the model's units, makes the neurons fire);
+- ``izhikevich-reference``: the same with ``backend="reference"``;
 - ``delay``: ``Linear -> Delay(N, max_delay) -> LIF`` (one learnt delay per neuron);
 - ``delayed-linear``: ``DelayedLinear(N_in, N, max_delay) -> LIF`` (one learnt delay per synapse);
 - ``delayed-linear-rounded``: its ``rounded()`` copy (integer delays, as for inference).
@@ -32,6 +38,11 @@ LAYERS = (
     "lif-reference",
     "adlif",
     "adlif-reference",
+    "rlif",
+    "radlif",
+    "radlif-reference",
+    "izhikevich",
+    "izhikevich-reference",
     "delay",
     "delayed-linear",
     "delayed-linear-rounded",
@@ -40,17 +51,28 @@ LAYERS = (
 
 def build(name: str, n_in: int, n: int, max_delay: int):
     """The layer ``name`` as a function ``x [T, B, N_in] -> spikes [T, B, N]``."""
+    import torch
     from torch import nn
 
     import spikeflow as sf
+
+    backend = "reference" if name.endswith("-reference") else "auto"
 
     if name == "lif":
         net = sf.nn.Sequential(nn.Linear(n_in, n), sf.nn.LIF(beta=0.9))
     elif name == "lif-reference":
         net = sf.nn.Sequential(nn.Linear(n_in, n), sf.nn.LIF(beta=0.9, backend="reference"))
     elif name in ("adlif", "adlif-reference"):
-        backend = "reference" if name == "adlif-reference" else "auto"
         net = sf.nn.Sequential(nn.Linear(n_in, n), sf.nn.AdLIF(size=n, backend=backend))
+    elif name == "rlif":
+        net = sf.nn.Sequential(nn.Linear(n_in, n), sf.nn.RLIF(n, beta=0.9))
+    elif name in ("radlif", "radlif-reference"):
+        net = sf.nn.Sequential(nn.Linear(n_in, n), sf.nn.RAdLIF(n, backend=backend))
+    elif name in ("izhikevich", "izhikevich-reference"):
+        linear = nn.Linear(n_in, n)
+        with torch.no_grad():
+            linear.weight.mul_(40)
+        net = sf.nn.Sequential(linear, sf.nn.Izhikevich(backend=backend))
     elif name == "delay":
         net = sf.nn.Sequential(nn.Linear(n_in, n), sf.nn.Delay(n, max_delay), sf.nn.LIF(beta=0.9))
     else:

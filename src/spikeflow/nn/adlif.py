@@ -9,8 +9,14 @@ import torch
 from torch import Tensor
 
 from spikeflow.errors import UserError, check_positive_int, check_range
-from spikeflow.functional import AdLIFParams, AdLIFState, adlif_step
-from spikeflow.kernels.adlif_fused import multi_step_adlif
+from spikeflow.functional import (
+    AdLIFParams,
+    AdLIFState,
+    RecurrentParams,
+    RecurrentState,
+    adlif_step,
+)
+from spikeflow.kernels.adlif_fused import multi_step_adlif, multi_step_radlif
 from spikeflow.nn.neuron import ThresholdNeuron, as_tensor, decay
 from spikeflow.nn.recurrent import Recurrent
 
@@ -165,7 +171,9 @@ class RAdLIF(Recurrent):
     arguments)``; the neurons' parameters are per neuron (``AdLIF(size=size, ...)``).
 
     The paper also zeroes the diagonal of the dense recurrent weight; here it is learnt like the
-    rest (as :class:`~spikeflow.nn.RLIF`).
+    rest (as :class:`~spikeflow.nn.RLIF`). Without a refractory period, CPU float32 / float64 runs
+    use a fused kernel over the whole sequence (:func:`~spikeflow.kernels.adlif_fused.
+    multi_step_radlif`; ``backend="reference"``: the per-step scan).
     """
 
     def __init__(
@@ -179,6 +187,12 @@ class RAdLIF(Recurrent):
         check_positive_int("size", size)
         neuron = AdLIF(size=size, **kwargs)
         super().__init__(neuron, size, connectivity, learn_recurrent=learn_recurrent)
+
+    def _fused(self, x: Tensor, state: tuple, params: tuple) -> tuple[Tensor, tuple] | None:
+        """The fused recurrent AdLIF kernel (:mod:`spikeflow.kernels.adlif_fused`) where it
+        applies."""
+        assert isinstance(state, RecurrentState) and isinstance(params, RecurrentParams)
+        return multi_step_radlif(x, state, params, self.neuron.backend)
 
 
 def _text(t: Tensor) -> str:

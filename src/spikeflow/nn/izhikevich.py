@@ -7,6 +7,7 @@ from torch import Tensor
 
 from spikeflow.errors import UserError, check_positive_int, check_range
 from spikeflow.functional import IzhikevichParams, IzhikevichState, izhikevich_step
+from spikeflow.kernels.izhikevich_fused import multi_step_izhikevich
 from spikeflow.nn.neuron import ThresholdNeuron, as_tensor
 
 #: (a, b, c, d) from Izhikevich (2003), Fig. 2.
@@ -37,6 +38,17 @@ class Izhikevich(ThresholdNeuron):
         dt: step in ms (default 0.25, fine enough for the single-neuron firing patterns of
             Izhikevich (2004); his 2003 network code uses ``dt=1.0, substeps=2``).
         substeps: forward-Euler sub-steps for ``v`` per step (default 1).
+        v_peak: the spike cut-off in mV (the threshold; default 30).
+        surrogate: the surrogate gradient of the spike (name or instance).
+        detach_reset: no gradient through the reset of ``v`` and the jump of ``u``.
+        backend: ``"auto"`` (CPU float32 / float64 runs use a fused kernel over the whole
+            sequence, :mod:`spikeflow.kernels.izhikevich_fused`), ``"reference"`` (the per-step
+            scan), ``"cpu"`` (the fused kernel or an error), ``"triton"`` (no GPU kernel: an error).
+
+    Example::
+
+        neuron = sf.nn.Izhikevich("fast_spiking")
+        spikes, state = neuron(torch.full((400, 1, 1), 10.0))   # [T, B, N], 100 ms of 10 units
     """
 
     step_fn = staticmethod(izhikevich_step)
@@ -55,6 +67,7 @@ class Izhikevich(ThresholdNeuron):
         v_peak: float = 30.0,
         surrogate="atan",
         detach_reset: bool = True,
+        backend: str = "auto",
     ) -> None:
         if preset not in PRESETS:
             raise UserError(
@@ -76,6 +89,7 @@ class Izhikevich(ThresholdNeuron):
             v_reset=c,
             surrogate=surrogate,
             detach_reset=detach_reset,
+            backend=backend,
         )
         self.preset = preset
         self.dt = float(dt)
@@ -89,6 +103,11 @@ class Izhikevich(ThresholdNeuron):
     def initial_state(self, x_t: Tensor) -> IzhikevichState:
         v = torch.full_like(x_t, -65.0)
         return IzhikevichState(v, self.b.to(v) * v)
+
+    def _fused(self, x: Tensor, state: tuple, params: tuple) -> tuple[Tensor, tuple] | None:
+        """The fused CPU kernel (:mod:`spikeflow.kernels.izhikevich_fused`) where it applies."""
+        assert isinstance(state, IzhikevichState) and isinstance(params, IzhikevichParams)
+        return multi_step_izhikevich(x, state, params, self.backend)
 
     def extra_repr(self) -> str:
         return f"preset={self.preset!r}, dt={self.dt}, substeps={self.substeps}"

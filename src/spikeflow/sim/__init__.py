@@ -7,6 +7,7 @@ independent copies at once. See ``docs/sim.md``.
 
 from spikeflow.sim.groups import IZHIKEVICH_PRESETS as IZHIKEVICH_PRESETS
 from spikeflow.sim.groups import AdaptiveLIFGroup as AdaptiveLIFGroup
+from spikeflow.sim.groups import AdLIFGroup as AdLIFGroup
 from spikeflow.sim.groups import IzhikevichGroup as IzhikevichGroup
 from spikeflow.sim.groups import LIFGroup as LIFGroup
 from spikeflow.sim.groups import NeuronGroup as NeuronGroup

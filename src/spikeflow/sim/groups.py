@@ -16,7 +16,8 @@ conductance-based groups with exponential Euler (exact for the conductances held
 When ``v >= v_th + theta`` the neuron spikes, ``v`` is set to ``v_reset`` and stays there for
 ``refractory`` ms (rounded to whole steps: the next ``round(refractory / dt)`` steps do not
 integrate). Adaptive groups add a threshold offset ``theta`` that jumps by ``b`` at each spike and
-decays with ``tau_a``. Izhikevich groups follow Izhikevich (2003), forward Euler in ms.
+decays with ``tau_a``. Izhikevich groups follow Izhikevich (2003), forward Euler in ms. adLIF groups
+(:class:`AdLIFGroup`) run the discrete adaptive-current neuron of :class:`spikeflow.nn.AdLIF`.
 """
 
 from __future__ import annotations
@@ -218,6 +219,83 @@ class AdaptiveLIFGroup(LIFGroup):
         b = resolve(f"{self.name}.b", self.b, self.n, batch, rng)
         theta0 = resolve(f"{self.name}.theta_init", self.theta_init, self.n, batch, rng)
         return np.exp(-dt / tau_a), b, theta0
+
+
+class AdLIFGroup(NeuronGroup):
+    """Adaptive LIF neurons with an adaptation current ``w`` (Bittar & Garner 2022): the equations
+    and parameters of :class:`spikeflow.nn.AdLIF` (``reset="subtract"``, no refractory period),
+    per step of the network's ``dt``::
+
+        u = beta v + (1 - beta) (I - w);  s = (u - v_th >= 0);  v = u - v_th s
+        w = rho w + a u + b s;            beta = exp(-dt / tau_m), rho = exp(-dt / tau_w)
+
+    The mapping is exact: ``sf.nn.AdLIF(beta=exp(-dt / tau_m), rho=exp(-dt / tau_w), a=a, b=b,
+    threshold=v_th)`` (float64) driven by the same input gives the same spikes. ``I`` is the
+    external current plus the group's synaptic channels (exponentially decaying currents, as
+    :class:`IzhikevichGroup`), in the units of ``v`` and ``v_th`` (unitless, rest at 0).
+
+    Arguments (each a number, ``[N]``/``[B, N]`` array or a random spec, see ``values``):
+        n: number of neurons.
+        tau_m: membrane time constant (ms).
+        tau_w: adaptation time constant (ms).
+        a: coupling of the membrane into ``w`` (unitless).
+        b: increase of ``w`` per spike (units of ``v``).
+        v_th: firing threshold (units of ``v``).
+        tau_syn: channel name -> decay time constant (ms); names are the targets of synapses.
+        current: external input ``I``, constant or a :class:`TimedArray`.
+        v_init: initial membrane (default 0).
+        w_init: initial adaptation current (default 0).
+    """
+
+    state_vars = ("v", "w")
+    kind = E.KIND_ADLIF
+
+    def __init__(
+        self,
+        n: int,
+        *,
+        tau_m: Value = 10.0,
+        tau_w: Value = 60.0,
+        a: Value = 0.5,
+        b: Value = 1.0,
+        v_th: Value = 1.0,
+        tau_syn: Mapping[str, Value] | None = None,
+        current: Drive = 0.0,
+        v_init: Value = 0.0,
+        w_init: Value = 0.0,
+        name: str = "adlif",
+    ) -> None:
+        tau_syn = dict(tau_syn if tau_syn is not None else {"e": 5.0, "i": 10.0})
+        super().__init__(n, name, tuple(tau_syn))
+        self.tau_m, self.tau_w, self.a, self.b, self.v_th = tau_m, tau_w, a, b, v_th
+        self.tau_syn, self.current, self.v_init, self.w_init = tau_syn, current, v_init, w_init
+
+    def build(self, batch: int, rng: np.random.Generator, dt: float) -> GroupArrays:
+        def r(name: str, value: Value) -> np.ndarray:
+            return resolve(f"{self.name}.{name}", value, self.n, batch, rng)
+
+        tau_m = _positive(f"{self.name}.tau_m", r("tau_m", self.tau_m))
+        tau_w = _positive(f"{self.name}.tau_w", r("tau_w", self.tau_w))
+        v_th = r("v_th", self.v_th)
+        if np.any(v_th <= 0):
+            raise UserError(f"{self.name}.v_th has minimum {v_th.min():g}; expected values > 0")
+        channels = []
+        for ch, tau_spec in self.tau_syn.items():
+            tau = _positive(f"{self.name}.tau_syn[{ch!r}]", r(f"tau_syn[{ch!r}]", tau_spec))
+            channels.append((np.exp(-dt / tau), np.zeros_like(tau), np.zeros_like(tau)))
+        params = {
+            E.P_AD_BETA: np.exp(-dt / tau_m),
+            E.P_AD_RHO: np.exp(-dt / tau_w),
+            E.P_AD_A: r("a", self.a),
+            E.P_AD_B: r("b", self.b),
+            E.P_V_TH: v_th,
+        }
+        state = {E.S_V: r("v_init", self.v_init), E.S_U: r("w_init", self.w_init)}
+        for i in range(len(self.channels)):
+            state[E.S_G0 + i] = np.zeros((batch, self.n))
+        drive, every = resolve_drive(f"{self.name}.current", self.current, self.n, batch, rng, dt)
+        ref = np.zeros((batch, self.n), dtype=np.int64)
+        return GroupArrays(self.kind, params, channels, state, ref, drive, every)
 
 
 IZHIKEVICH_PRESETS: dict[str, tuple[float, float, float, float]] = {

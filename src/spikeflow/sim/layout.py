@@ -10,16 +10,20 @@ KIND_LIF_COND = 1
 KIND_IZHIKEVICH = 2
 KIND_POISSON = 3
 KIND_GENERATOR = 4
+KIND_ADLIF = 5
 
 # rows of the parameter array P[NP, B, N]
 P_V_REST, P_V_TH, P_V_RESET, P_DECAY_M, P_TAU_M, P_THETA_DECAY, P_THETA_JUMP = range(7)
 P_IZ_A, P_IZ_B, P_IZ_C, P_IZ_D = range(7, 11)
 N_PARAMS = 11
+# adLIF groups (the discrete adLIF of spikeflow.nn.AdLIF) reuse rows: beta, rho, a, b
+P_AD_BETA, P_AD_RHO, P_AD_A, P_AD_B = P_DECAY_M, P_THETA_DECAY, P_IZ_A, P_IZ_B
 
 # rows of the state array X[NS, B, N]: v, theta (adaptive threshold), u (Izhikevich), channels
 S_V, S_THETA, S_U, S_G0 = 0, 1, 2, 3
 TARGET_V = -1  # synapse target "v": the weight jumps the membrane potential
-STATE_ROWS = {"v": S_V, "theta": S_THETA, "u": S_U}  # named state variables (channels follow)
+# named state variables (channels follow); "w", the adaptation current of adLIF groups, is row u
+STATE_ROWS = {"v": S_V, "theta": S_THETA, "u": S_U, "w": S_U}
 
 # synaptic channel rows of the channel array ch[N_CH_ROWS, C, B, N]
 CH_DECAY, CH_COUPLING, CH_EREV = range(3)

@@ -1,9 +1,11 @@
-"""Compiled neuron updates: one step of every group (LIF, conductance LIF, Izhikevich, Poisson).
+"""Compiled neuron updates: one step of every group (LIF, conductance LIF, Izhikevich, adLIF,
+Poisson).
 
 See :mod:`spikeflow.sim.groups` for the equations and :mod:`spikeflow.sim.engine` for the step.
 
 numba caches :func:`spikeflow.sim.engine.run_steps` with these functions compiled into it, keyed on
-engine.py alone: after editing this file, clear the cache (``make clean-cache``).
+the source of engine.py and of every module it imports, this one included
+(:mod:`spikeflow._numba_cache`): an edit here recompiles it.
 """
 
 from __future__ import annotations
@@ -22,11 +24,16 @@ from spikeflow.sim.layout import (
     G_PSTRIDE,
     G_START,
     G_STOP,
+    KIND_ADLIF,
     KIND_GENERATOR,
     KIND_IZHIKEVICH,
     KIND_LIF,
     KIND_LIF_COND,
     KIND_POISSON,
+    P_AD_A,
+    P_AD_B,
+    P_AD_BETA,
+    P_AD_RHO,
     P_DECAY_M,
     P_IZ_A,
     P_IZ_B,
@@ -196,6 +203,28 @@ def _izhikevich(dt, P, X, ch_decay, drv, ds, nch, start, stop, b, spiked, nspk):
 
 
 @njit(cache=True)
+def _adlif(P, X, ch_decay, drv, ds, nch, start, stop, b, spiked, nspk):
+    """adLIF neurons ``start:stop`` of copy ``b`` (the operations of
+    :func:`spikeflow.functional.adlif_step`, subtract reset); appends spikes."""
+    for i in range(stop - start):
+        k = start + i
+        v, w = X[S_V, b, k], X[S_U, b, k]
+        cur = drv[i * ds]
+        for c in range(nch):
+            cur += X[S_G0 + c, b, k]
+            X[S_G0 + c, b, k] *= ch_decay[c, b, k]
+        beta, th = P[P_AD_BETA, b, k], P[P_V_TH, b, k]
+        u = beta * v + (1.0 - beta) * (cur - w)
+        w = P[P_AD_RHO, b, k] * w + P[P_AD_A, b, k] * u
+        if u - th >= 0:
+            u = u - th
+            w = w + P[P_AD_B, b, k]
+            spiked[b, nspk[b]] = k
+            nspk[b] += 1
+        X[S_V, b, k], X[S_U, b, k] = u, w
+
+
+@njit(cache=True)
 def _update_groups(
     ta, dt, groups, dtab, P, X, ref, ref_steps, ch_decay, ch_coup, ch_erev, drive, spiked, nspk
 ):
@@ -223,6 +252,8 @@ def _update_groups(
                         nspk[b] += 1
             elif kind == KIND_IZHIKEVICH:
                 _izhikevich(dt, P, X, ch_decay, drv, ds, nch, start, stop, b, spiked, nspk)
+            elif kind == KIND_ADLIF:
+                _adlif(P, X, ch_decay, drv, ds, nch, start, stop, b, spiked, nspk)
             else:
                 ps, adapt = groups[g, G_PSTRIDE], groups[g, G_ADAPT] != 0
                 # call sites with constant channel counts and strides let LLVM specialise the loop

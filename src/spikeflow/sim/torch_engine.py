@@ -302,6 +302,19 @@ class TorchEngine:
             u.copy_(torch.where(fire, un + P[E.P_IZ_D, :, s], un))
             spk[:, s] = fire
             return
+        if seg.kind == E.KIND_ADLIF:
+            w, cur = X[E.S_U, :, s], d
+            for c in range(seg.nch):
+                cur = cur + g[c]
+                g[c].mul_(decay[c, :, s])
+            beta, th = P[E.P_AD_BETA, :, s], P[E.P_V_TH, :, s]
+            un = beta * v + (1.0 - beta) * (cur - w)
+            wn = P[E.P_AD_RHO, :, s] * w + P[E.P_AD_A, :, s] * un
+            fire = un - th >= 0
+            v.copy_(torch.where(fire, un - th, un))
+            w.copy_(torch.where(fire, wn + P[E.P_AD_B, :, s], wn))
+            spk[:, s] = fire
+            return
         vr = P[E.P_V_REST, :, s]
         if seg.kind == E.KIND_LIF:
             vn = vr + (v - vr) * P[E.P_DECAY_M, :, s] + d * tab.one_minus_dm[:, s]
