@@ -9,8 +9,10 @@ Memory that is only swap does not count: a run that fits only in swap would not 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 import torch
+from torch import nn
 
 from spikeflow.errors import UserError
 
@@ -89,3 +91,22 @@ def is_out_of_memory(err: BaseException) -> bool:
             "multiplication overflow",
         )
     )
+
+
+def parameter_count(build: Callable[[], nn.Module]) -> int | None:
+    """The number of parameters of the model ``build()`` makes, counted without allocating them
+    (built on the ``meta`` device).
+
+    Arguments:
+        build: makes the model.
+
+    Returns:
+        The count, or ``None`` for a model that cannot be built on the ``meta`` device (e.g. one
+        that reads its tensors' values while it is built).
+    """
+    try:
+        with torch.device("meta"):
+            model = build()
+    except (RuntimeError, NotImplementedError):
+        return None
+    return sum(p.numel() for p in model.parameters())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ from spikeflow.convert.run import accuracy_vs_num_steps, encode_input
 from spikeflow.device import resolve_device
 from spikeflow.energy import estimate
 from spikeflow.errors import UserError
+from spikeflow.memory import check_fits as check_fits_memory
+from spikeflow.memory import device_bytes, parameter_count
 
 
 def _ann_for(cfg: ConvertConfig, bundle: datasets.DataBundle) -> torch.nn.Module:
@@ -32,6 +35,40 @@ def _ann_for(cfg: ConvertConfig, bundle: datasets.DataBundle) -> torch.nn.Module
         hidden=cfg.hidden,
         channels=cfg.channels,
         pool=cfg.pool,
+    )
+
+
+def check_fits(cfg: ConvertConfig, bundle: datasets.DataBundle, device: torch.device) -> None:
+    """Raise :class:`UserError` when the ANN (its weights, gradients and Adam state; counted
+    without allocating them) or one test batch of the SNN's input at the longest ``T`` cannot fit
+    in the memory ``device`` has free. Both estimates are lower bounds.
+
+    Arguments:
+        cfg: the experiment.
+        bundle: the data (the sample shape and classes).
+        device: where the ANN trains and the SNN runs.
+    """
+    available = device_bytes(device)
+    if not cfg.ann:
+        count = parameter_count(lambda: _ann_for(cfg, bundle))
+        sizes = ", ".join(
+            f"{k}={','.join(map(str, getattr(cfg, k)))}" for k in ("hidden", "channels")
+        )
+        if count is not None:
+            check_fits_memory(
+                f"model={cfg.model} with {sizes} has {count:.3g} parameters, which with their "
+                "gradients and the Adam state",
+                4 * 4 * count,
+                available,
+                expected="smaller layers",
+            )
+    steps, batch = max(cfg.num_steps), min(cfg.eval_batch_size, len(bundle.test))
+    check_fits_memory(
+        f"eval_batch_size={cfg.eval_batch_size} and num_steps up to {steps} (the SNN's input of one "
+        "test batch)",
+        4 * steps * batch * math.prod(bundle.input_shape),
+        available,
+        expected="a smaller eval_batch_size or num_steps",
     )
 
 
@@ -109,6 +146,7 @@ def run_conversion(cfg: ConvertConfig, out: str | Path, *, progress: bool = True
         limit_train=cfg.limit_train,
         limit_test=cfg.limit_test,
     )
+    check_fits(cfg, bundle, device)
     start = time.perf_counter()
     if cfg.ann:
         model, losses = load_ann(cfg.ann, cfg, bundle), []

@@ -26,6 +26,7 @@ from spikeflow.data.bundle import DataBundle
 from spikeflow.device import resolve_device
 from spikeflow.errors import UserError
 from spikeflow.memory import check_fits, device_bytes, is_out_of_memory
+from spikeflow.memory import parameter_count as count_parameters
 from spikeflow.train.config import TrainConfig
 
 #: Bytes of one number of the weights, gradients, optimizer state and activations (float32).
@@ -48,12 +49,9 @@ def parameter_count(cfg: TrainConfig, input_shape: tuple[int, ...], num_classes:
         The count, or ``None`` for a (user-registered) model that cannot be built on the ``meta``
         device (its count is then not checked).
     """
-    try:
-        with torch.device("meta"):
-            model = models.build(cfg.model, input_shape, num_classes, **cfg.model_options())
-    except (RuntimeError, NotImplementedError):
-        return None
-    return sum(p.numel() for p in model.parameters())
+    return count_parameters(
+        lambda: models.build(cfg.model, input_shape, num_classes, **cfg.model_options())
+    )
 
 
 def check_parameters_fit(
