@@ -153,7 +153,7 @@ def make_neuron(cfg: NeuronConfig, size: int | None = None) -> snn.ThresholdNeur
     )
 
 
-def build_neuron(kind: str, **options: Any) -> snn.Neuron:
+def build_neuron(kind: str, **options: Any) -> snn.ThresholdNeuron:
     """A neuron module of a registered kind, built from its class's own keyword arguments.
 
     Arguments:
