@@ -9,6 +9,7 @@ conversion, interop) are imported on first use: ``sf.plot``, ``sf.data``, ``sf.t
 """
 
 import importlib
+from types import ModuleType
 
 from spikeflow import encode as encode
 from spikeflow import functional as functional
@@ -34,7 +35,7 @@ _LAZY = (
 )
 
 
-def __getattr__(name: str):
+def __getattr__(name: str) -> ModuleType:
     if name in _LAZY:
         return importlib.import_module(f"spikeflow.{name}")
     raise AttributeError(f"module 'spikeflow' has no attribute {name!r}")

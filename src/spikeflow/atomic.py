@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import IO, Any
 
 
-def write_atomic(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
+def write_atomic(path: str | Path, write: Callable[[IO[bytes]], object]) -> Path:
     """Call ``write(handle)`` on a temporary file beside ``path``, fsync it, then rename it over.
 
     Arguments:
         path: the file to write; parent directories are created.
-        write: writes the content to a binary handle.
+        write: writes the content to a binary handle (its return value is ignored).
 
     Returns:
         ``path``, which holds the old content or the new, never a part.

@@ -34,9 +34,14 @@ def defaults(cls: type) -> dict[str, Any]:
     """Returns:
     ``{field: default}`` of the config class ``cls`` (the one place defaults are written).
     """
-    out = {}
+    out: dict[str, Any] = {}
     for f in fields(cls):
-        out[f.name] = f.default if f.default is not MISSING else f.default_factory()  # type: ignore[misc]
+        if f.default is not MISSING:
+            out[f.name] = f.default
+        elif f.default_factory is not MISSING:
+            out[f.name] = f.default_factory()
+        else:
+            raise TypeError(f"{cls.__name__}.{f.name} has no default")
     return out
 
 

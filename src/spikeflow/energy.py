@@ -61,6 +61,7 @@ from spikeflow.nn.sequential import Sequential
 PJ_PER_AC = 0.9
 PJ_PER_MAC = 4.6
 WEIGHT_LAYERS = (nn.Linear, nn.modules.conv._ConvNd)
+WeightLayer = nn.Linear | nn.modules.conv._ConvNd
 PASS_THROUGH = (nn.modules.pooling._AvgPoolNd, nn.Flatten, nn.Identity, nn.Dropout)
 
 
@@ -204,13 +205,13 @@ def _num(value: float) -> str:
     return f"{value:.4g}" if abs(value) < 1e4 else f"{value:.3e}"
 
 
-def _ones_copy(layer: nn.Module) -> nn.Module:
+def _ones_copy(layer: WeightLayer) -> WeightLayer:
     """A copy of a weight layer with every weight 1 and no bias (counts connections)."""
     ones = copy.deepcopy(layer)
     with torch.no_grad():
         ones.weight = nn.Parameter(torch.ones_like(layer.weight), requires_grad=False)
         if getattr(ones, "bias", None) is not None:
-            ones.bias = None
+            ones.register_parameter("bias", None)
     return ones
 
 
@@ -226,7 +227,7 @@ def _sum_mode(layer: nn.Module, x: Tensor) -> Tensor:
     return layer(x)
 
 
-def _fan_out_count(layer: nn.Module, x: Tensor, chain: list[nn.Module]) -> float:
+def _fan_out_count(layer: WeightLayer, x: Tensor, chain: list[nn.Module]) -> float:
     """Sum over non-zero inputs of their fan-out: the ones-weight layer on the input's support
     (first passed through ``chain``, the weight-free layers between the spikes and ``layer``)."""
     ones = _ones_copy(layer)
@@ -237,13 +238,13 @@ def _fan_out_count(layer: nn.Module, x: Tensor, chain: list[nn.Module]) -> float
     return float(ones(support).double().sum()) / b
 
 
-def _dense_macs(layer: nn.Module, x: Tensor) -> float:
+def _dense_macs(layer: WeightLayer, x: Tensor) -> float:
     """MACs of one dense pass of ``layer`` for one sample of ``x`` ``[T, B, ...]``."""
     ones = _ones_copy(layer)
     return float(ones(torch.ones_like(x[0, :1])).double().sum())
 
 
-def _weight_layer(layer: nn.Module) -> nn.Module | None:
+def _weight_layer(layer: nn.Module) -> WeightLayer | None:
     if isinstance(layer, TimeDistributed) and isinstance(layer.layer, WEIGHT_LAYERS):
         return layer.layer
     return None
@@ -324,11 +325,10 @@ class _Counter:
             ann_energy_pj=ann * self.pj_mac,
         )
 
-    def _synapse(self, index: str, layer: nn.Module, inner: nn.Module, x: Tensor) -> LayerEnergy:
-        binary = _is_binary(x)
-        from_spikes = binary or self.source is not None
-        if from_spikes:  # accumulates: each spike reaches its fan-out through pooling, flatten
-            sops, macs = _fan_out_count(inner, self.source, self.chain), 0.0
+    def _synapse(self, index: str, layer: nn.Module, inner: WeightLayer, x: Tensor) -> LayerEnergy:
+        source = self.source  # set by _track for every binary x, kept through weight-free layers
+        if source is not None:  # accumulates: spikes reach their fan-out through pooling, flatten
+            sops, macs = _fan_out_count(inner, source, self.chain), 0.0
         else:  # multiplies: a constant analog input is multiplied once per inference
             constant = bool((x == x[:1]).all())
             sops, macs = 0.0, _fan_out_count(inner, x[:1] if constant else x, [])
@@ -340,7 +340,7 @@ class _Counter:
             sops=sops,
             macs=macs,
             ann_macs=ann,
-            spike_input=from_spikes,
+            spike_input=source is not None,
             energy_pj=sops * self.pj_ac + macs * self.pj_mac,
             ann_energy_pj=ann * self.pj_mac,
         )

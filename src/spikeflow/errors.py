@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import torch
@@ -66,18 +66,19 @@ def check_range(
     return v
 
 
-def is_real(value: object) -> bool:
+def is_real(value: object) -> TypeGuard[numbers.Real]:
     """Whether ``value`` is a real number (a Python or numpy scalar, not a bool)."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool | np.bool_)
 
 
-def check_positive_int(name: str, value: Any, *, allow_zero: bool = False) -> None:
-    """Raise :class:`UserError` unless ``value`` is an int > 0 (or >= 0 with ``allow_zero``)."""
+def check_positive_int(name: str, value: Any, *, allow_zero: bool = False) -> int:
+    """Raise :class:`UserError` unless ``value`` is an int > 0 (or >= 0 with ``allow_zero``); return it."""
     ok = isinstance(value, int) and not isinstance(value, bool)
     ok = ok and (value >= 0 if allow_zero else value > 0)
     if not ok:
         what = "a non-negative integer" if allow_zero else "a positive integer"
         raise UserError(f"{name}={value!r} is not valid; expected {what}")
+    return int(value)
 
 
 def check_floating(name: str, x: object) -> None:
@@ -119,8 +120,7 @@ def check_values_in(name: str, x: torch.Tensor, low: float, high: float) -> None
 
 def check_number(name: str, value: object, *, positive: bool = False) -> float:
     """Require a finite real number (strictly positive when asked); return it as a float."""
-    ok = is_real(value) and math.isfinite(value)
-    if not ok or (positive and value <= 0):
+    if not is_real(value) or not math.isfinite(value) or (positive and value <= 0):
         what = "a finite positive number" if positive else "a finite number"
         raise UserError(f"{name}={value!r} is not valid; expected {what}")
     return float(value)
@@ -128,5 +128,4 @@ def check_number(name: str, value: object, *, positive: bool = False) -> float:
 
 def check_num_steps(value: object) -> int:
     """Require a positive integer number of time steps."""
-    check_positive_int("num_steps", value)
-    return int(value)  # type: ignore[call-overload]
+    return check_positive_int("num_steps", value)

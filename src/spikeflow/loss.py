@@ -14,8 +14,10 @@ into class scores ``[B, C]`` whose argmax is the prediction the loss trains for.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import reduce
 
 import torch
 import torch.nn.functional as F
@@ -239,7 +241,7 @@ def rate_l2(rates: Sequence[Tensor], target: float) -> Tensor:
     check_range("target", target, 0, 1)
     if not rates:
         raise UserError("rates is empty; expected one firing rate per spiking layer")
-    return sum((r - target) ** 2 for r in rates)
+    return reduce(operator.add, [(r - target) ** 2 for r in rates])
 
 
 def rate_upper(rates: Sequence[Tensor], max_rate: float) -> Tensor:
@@ -255,4 +257,4 @@ def rate_upper(rates: Sequence[Tensor], max_rate: float) -> Tensor:
     check_range("max_rate", max_rate, 0, 1)
     if not rates:
         raise UserError("rates is empty; expected one firing rate per spiking layer")
-    return sum(F.relu(r - max_rate) ** 2 for r in rates)
+    return reduce(operator.add, [F.relu(r - max_rate) ** 2 for r in rates])

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -60,13 +60,13 @@ class _Spike(torch.autograd.Function):
     """Heaviside forward, surrogate derivative backward."""
 
     @staticmethod
-    def forward(ctx, x: Tensor, surrogate: Surrogate) -> Tensor:
+    def forward(ctx: Any, x: Tensor, surrogate: Surrogate) -> Tensor:
         ctx.save_for_backward(x)
         ctx.surrogate = surrogate
         return heaviside(x)
 
     @staticmethod
-    def backward(ctx, grad_out: Tensor) -> tuple[Tensor, None]:
+    def backward(ctx: Any, grad_out: Tensor) -> tuple[Tensor, None]:
         (x,) = ctx.saved_tensors
         return grad_out * ctx.surrogate.grad(x), None
 

@@ -62,6 +62,16 @@ def test_sequential_trace_records_every_layer():
     assert torch.equal(records[3].spikes, net(x)[0])
 
 
+def test_sequential_trace_feeds_on_after_a_doubly_nested_sequential():
+    torch.manual_seed(0)
+    inner = sf.nn.Sequential(sf.nn.Sequential(nn.Linear(4, 6), sf.nn.LIF(threshold=0.1)))
+    net = sf.nn.Sequential(inner, nn.Linear(6, 2))
+    x = torch.rand(5, 3, 4)
+    records = net.trace(x)
+    assert records[0][0][1].spikes.shape == (5, 3, 6)
+    torch.testing.assert_close(records[1], net(x)[0])
+
+
 def test_convolutional_snn_in_a_few_lines_trains():
     torch.manual_seed(0)
     net = sf.nn.Sequential(

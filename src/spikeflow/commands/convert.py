@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 from spikeflow.commands.flags import add_config_flags, given, int_list
 from spikeflow.convert.ann import ACTIVATIONS, ANN_MODELS, POOLS
@@ -15,7 +16,7 @@ from spikeflow.device import DEVICES
 from spikeflow.kernels import BACKENDS
 
 #: The config flags of ``convert`` (defaults: :class:`ConvertConfig`'s; None = not given).
-FLAGS = {
+FLAGS: dict[str, dict[str, Any]] = {
     "dataset": {"choices": datasets()},
     "data_dir": {"metavar": "DIR", "help": "where the dataset files are"},
     "limit_train": {"type": int, "metavar": "N", "help": "use only N training samples"},

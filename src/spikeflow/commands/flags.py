@@ -10,6 +10,7 @@ never re-typed. Renamed flags (``--timesteps``) keep working for one release wit
 from __future__ import annotations
 
 import argparse
+from collections.abc import Sequence
 from typing import Any
 
 from spikeflow.config import defaults, field_names
@@ -51,7 +52,13 @@ class _Renamed(argparse.Action):
             kwargs["nargs"] = 0
         super().__init__(*args, **kwargs)
 
-    def __call__(self, parser, namespace, values, option_string=None) -> None:
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
         warn_renamed(option_string or "", self.new_flag, "flag")
         setattr(namespace, self.dest, self.store_const if self.store_const is not None else values)
 

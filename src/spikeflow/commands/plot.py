@@ -10,7 +10,7 @@ of its pixels.
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -18,7 +18,7 @@ from spikeflow import data, encode, plot
 from spikeflow import nn as snn
 from spikeflow.commands.flags import add_renamed_flag
 from spikeflow.errors import UserError, check_positive_int, check_range
-from spikeflow.functional import RESET_MODES
+from spikeflow.functional import RESET_MODES, ALIFState
 from spikeflow.models.neurons import NEURON_KINDS, build_neuron
 
 ENCODERS = ("rate", "latency", "delta")
@@ -171,7 +171,9 @@ def _check_applicable(args: argparse.Namespace) -> None:
         raise UserError("give --alpha or --tau-syn, not both")
 
 
-def build_figure_neuron(args: argparse.Namespace) -> tuple[snn.Neuron, float, dict[str, Any]]:
+def build_figure_neuron(
+    args: argparse.Namespace,
+) -> tuple[snn.ThresholdNeuron, float, dict[str, Any]]:
     """The neuron the arguments describe, the default input gain, and facts for the subtitle.
 
     The gain makes ``--current`` the steady-state potential it drives (leaky models) or scales it
@@ -184,6 +186,7 @@ def build_figure_neuron(args: argparse.Namespace) -> tuple[snn.Neuron, float, di
         ``(neuron, gain, facts)``: the module, the input scale, and ``{name: text}``.
     """
     dt = args.dt
+    facts: dict[str, Any]
     if args.model == "izhikevich":
         preset = args.preset or "regular_spiking"
         neuron = build_neuron("izhikevich", preset=preset, dt=dt)
@@ -198,7 +201,7 @@ def build_figure_neuron(args: argparse.Namespace) -> tuple[snn.Neuron, float, di
         "reset": args.reset or "subtract",
         "refractory": 5 if args.refractory is None else args.refractory,
     }
-    facts: dict[str, Any] = {}
+    facts = {}
     tau = 20.0 if args.tau is None else check_range("--tau", args.tau, 0.0, low_open=True)
     tau_syn = (
         5.0 if args.tau_syn is None else check_range("--tau-syn", args.tau_syn, 0.0, low_open=True)
@@ -223,31 +226,42 @@ def build_figure_neuron(args: argparse.Namespace) -> tuple[snn.Neuron, float, di
             membrane.update(tau_adapt=tau_adapt)
             membrane.update(beta_a=0.2 if args.beta_a is None else args.beta_a)
         neuron = build_neuron(args.model, dt=dt, **membrane, **common)
-        beta = float(neuron.beta.detach())
+        beta = _scalar(neuron, "beta")
         facts["β"] = f"{beta:.3f}"
         # AdLIF scales its input by 1 - beta itself (Bittar & Garner 2022)
         gain = 1.0 if args.model == "adlif" else 1.0 - beta
         if args.model == "synaptic":
-            alpha = float(neuron.alpha)
+            alpha = _scalar(neuron, "alpha")
             facts["α"] = f"{alpha:.3f}"
             gain *= 1.0 - alpha
         elif args.model == "alif":
-            facts["ρ"] = f"{float(neuron.rho):.3f}"
-            facts["β_a"] = f"{float(neuron.beta_a):g}"
+            facts["ρ"] = f"{_scalar(neuron, 'rho'):.3f}"
+            facts["β_a"] = f"{_scalar(neuron, 'beta_a'):g}"
     facts["ϑ"] = f"{common['threshold']:g}"
     facts["reset"] = common["reset"]
     facts["refractory"] = f"{common['refractory']} steps"
     return neuron, gain, facts
 
 
-def _adaptive_threshold(neuron: snn.Neuron, x: torch.Tensor) -> torch.Tensor:
+def _scalar(neuron: snn.Neuron, name: str) -> float:
+    """The one-element parameter tensor ``name`` of ``neuron`` (a float for the subtitle)."""
+    value = getattr(neuron, name)
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(
+            f"{type(neuron).__name__}.{name} is a {type(value).__name__}; expected a tensor"
+        )
+    return float(value.detach())
+
+
+def _adaptive_threshold(neuron: snn.ALIF, x: torch.Tensor) -> torch.Tensor:
     """ALIF's effective threshold ``threshold + b_prev`` at every step ``[T]`` (one neuron)."""
-    state = None
+    state: ALIFState | None = None
     theta = []
     for x_t in x:
         b_prev = torch.zeros_like(x_t) if state is None else state.b
         theta.append(neuron.threshold + b_prev)
-        _, state = neuron.step(x_t, state)
+        _, new = neuron.step(x_t, state)
+        state = cast(ALIFState, new)  # ALIF.step returns its state_cls
     return torch.stack(theta).flatten()
 
 
@@ -275,7 +289,7 @@ def run_neuron(args: argparse.Namespace) -> int:
     with torch.no_grad():
         trace = neuron.trace(x)
         threshold: Any = float(neuron.threshold)
-        if args.model == "alif":
+        if isinstance(neuron, snn.ALIF):  # --model alif
             threshold = _adaptive_threshold(neuron, x)
     facts["input"] = f"I = {current:g} from {onset * args.dt:g} ms"
     subtitle = ",  ".join(f"{k} = {v}" if len(k) <= 3 else f"{k}: {v}" for k, v in facts.items())

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor, nn
 
-from spikeflow.convert.fold import ACTIVATION, WEIGHT, simplify
+from spikeflow.convert.fold import ACTIVATION, WEIGHT, WeightLayer, simplify
 from spikeflow.convert.neurons import ConvertedIF, SpikingMaxPool
 from spikeflow.convert.normalize import activation_scales
 from spikeflow.convert.qcfs import QCFS
@@ -133,7 +133,7 @@ def _build(
     return out
 
 
-def _rescale(layer: nn.Module, s_in: Tensor, s_out: Tensor | None) -> nn.Module:
+def _rescale(layer: WeightLayer, s_in: Tensor, s_out: Tensor | None) -> WeightLayer:
     """A copy of a Linear/Conv layer with ``W * s_in / s_out`` and ``b / s_out`` (per channel)."""
     new = copy.deepcopy(layer)
     w = new.weight

@@ -12,6 +12,8 @@ from spikeflow.errors import UserError
 
 WEIGHT = (nn.Linear, nn.Conv1d, nn.Conv2d)
 NORM = (nn.BatchNorm1d, nn.BatchNorm2d)
+WeightLayer = nn.Linear | nn.Conv1d | nn.Conv2d
+Norm = nn.BatchNorm1d | nn.BatchNorm2d
 ACTIVATION = (nn.ReLU, QCFS)
 POOL = (nn.AvgPool1d, nn.AvgPool2d, nn.MaxPool1d, nn.MaxPool2d)
 KEEP = (*WEIGHT, *ACTIVATION, *POOL, nn.Flatten)
@@ -37,7 +39,7 @@ def flatten_layers(model: nn.Module) -> list[nn.Module]:
     )
 
 
-def fold_batchnorm(weight_layer: nn.Module, bn: nn.Module) -> nn.Module:
+def fold_batchnorm(weight_layer: WeightLayer, bn: Norm) -> WeightLayer:
     """A copy of ``weight_layer`` (Linear/Conv) with the eval-mode batch norm ``bn`` folded in.
 
     ``bn(layer(x)) = gamma * (W x + b - mean) / sqrt(var + eps) + beta`` becomes ``W' x + b'``
@@ -74,13 +76,13 @@ def simplify(model: nn.Module) -> list[nn.Module]:
     out: list[nn.Module] = []
     for layer in layers:
         if isinstance(layer, NORM):
-            if not out or not isinstance(out[-1], WEIGHT):
-                before = type(out[-1]).__name__ if out else "nothing"
+            before = out[-1] if out else None
+            if not isinstance(before, WEIGHT):
                 raise UserError(
-                    f"{type(layer).__name__} follows {before}; expected it directly after a "
-                    "Linear or Conv layer (to fold it)"
+                    f"{type(layer).__name__} follows {type(before).__name__ if out else 'nothing'}; "
+                    "expected it directly after a Linear or Conv layer (to fold it)"
                 )
-            out[-1] = fold_batchnorm(out[-1], layer)
+            out[-1] = fold_batchnorm(before, layer)
         else:
             out.append(copy.deepcopy(layer))
     for i in range(len(out) - 1):
@@ -89,5 +91,5 @@ def simplify(model: nn.Module) -> list[nn.Module]:
     return out
 
 
-def _out_channels(layer: nn.Module) -> int:
+def _out_channels(layer: WeightLayer) -> int:
     return layer.out_features if isinstance(layer, nn.Linear) else layer.out_channels

@@ -18,6 +18,7 @@ from spikeflow.convert.ann import build_ann, evaluate_ann, train_ann
 from spikeflow.convert.config import ARCH_KEYS, ConvertConfig, to_toml
 from spikeflow.convert.convert import convert
 from spikeflow.convert.run import accuracy_vs_num_steps, encode_input
+from spikeflow.data.bundle import num_samples
 from spikeflow.device import resolve_device
 from spikeflow.energy import estimate
 from spikeflow.errors import UserError
@@ -118,7 +119,7 @@ def _save_ann(model: torch.nn.Module, cfg: ConvertConfig, path: Path) -> None:
 
 def _calibration(bundle: datasets.DataBundle, n: int, seed: int) -> torch.Tensor:
     g = torch.Generator().manual_seed(seed)
-    idx = torch.randperm(len(bundle.train), generator=g)[:n]
+    idx = torch.randperm(num_samples(bundle.train), generator=g)[:n]
     return torch.stack([bundle.train[int(i)][0] for i in idx])
 
 
@@ -178,7 +179,7 @@ def run_conversion(cfg: ConvertConfig, out: str | Path, *, progress: bool = True
     snn_acc = accuracy_vs_num_steps(snn, test, cfg.num_steps, cfg.encoder, cfg.seed, device)
     snn_s = time.perf_counter() - start
     x_energy = torch.stack(
-        [bundle.test[i][0] for i in range(min(cfg.energy_samples, len(bundle.test)))]
+        [bundle.test[i][0] for i in range(min(cfg.energy_samples, num_samples(bundle.test)))]
     )
     g = torch.Generator(device=device).manual_seed(cfg.seed)
     energy = {
@@ -194,7 +195,7 @@ def run_conversion(cfg: ConvertConfig, out: str | Path, *, progress: bool = True
             "wall_s": snn_s,
         },
         "energy": {str(t): e for t, e in energy.items()},
-        "test_samples": len(bundle.test),
+        "test_samples": num_samples(bundle.test),
         "device": str(device),
     }
     write_json(out / "metrics.json", metrics)

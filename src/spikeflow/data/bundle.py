@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sized
 from dataclasses import dataclass, replace
+from typing import Any
 
 import torch
 from torch.utils.data import Dataset, Subset, TensorDataset
@@ -39,7 +40,22 @@ class DataBundle:
 
     def with_splits(self, **splits: Dataset | None) -> DataBundle:
         """A copy with some of ``train``, ``val`` and ``test`` replaced."""
-        return replace(self, **splits)
+        changes: dict[str, Any] = dict(splits)  # replace() refuses an unknown name at run time
+        return replace(self, **changes)
+
+
+def num_samples(dataset: Dataset) -> int:
+    """The number of samples of a map-style ``dataset`` (every split of a bundle has a length).
+
+    Arguments:
+        dataset: a torch Dataset with ``__len__``.
+
+    Returns:
+        ``len(dataset)``.
+    """
+    if not isinstance(dataset, Sized):
+        raise TypeError(f"{type(dataset).__name__} has no len(); expected a map-style dataset")
+    return len(dataset)
 
 
 def tensor_bundle(
@@ -64,11 +80,11 @@ def labels_of(dataset: Dataset) -> torch.Tensor:
     if isinstance(dataset, TensorDataset):
         return dataset.tensors[1]
     stored = getattr(dataset, "labels", None)
-    if isinstance(stored, torch.Tensor) and len(stored) == len(dataset):
+    if isinstance(stored, torch.Tensor) and len(stored) == num_samples(dataset):
         return stored
     if isinstance(dataset, Subset):
         return labels_of(dataset.dataset)[torch.as_tensor(dataset.indices)]
-    return torch.as_tensor([int(dataset[i][1]) for i in range(len(dataset))])
+    return torch.as_tensor([int(dataset[i][1]) for i in range(num_samples(dataset))])
 
 
 def stratified_indices(labels: torch.Tensor, fraction: float, seed: int) -> torch.Tensor:
@@ -108,10 +124,10 @@ def split_validation(bundle: DataBundle, fraction: float, seed: int) -> DataBund
 
 def limit(dataset: Dataset, n: int | None, seed: int, name: str) -> Dataset:
     """A seeded random subset of ``n`` samples in their original order (``None``: all)."""
-    if n is None or n >= len(dataset):
+    if n is None or n >= num_samples(dataset):
         return dataset
     if n <= 0:
         raise UserError(f"{name}={n!r} is not valid; expected a positive integer")
     g = torch.Generator().manual_seed(seed)
-    order = torch.randperm(len(dataset), generator=g)
+    order = torch.randperm(num_samples(dataset), generator=g)
     return subset(dataset, torch.sort(order[:n]).values)

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import torch
@@ -79,8 +80,8 @@ def _build(folder: EventFolder, root: Path, split: str, transform: EventTransfor
            frames_path: Path, progress: bool) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
     offsets, labels = [0], []
 
-    def write(handle) -> None:
-        samples: Iterator = folder.samples(root, split)
+    def write(handle: IO[bytes]) -> None:
+        samples: Iterable[tuple[np.ndarray, int]] = folder.samples(root, split)
         if progress:
             from tqdm import tqdm
 

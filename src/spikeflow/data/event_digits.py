@@ -74,9 +74,9 @@ def simulate_saccades(images: np.ndarray, seed: int = 0) -> list[np.ndarray]:
         sample, y, x = np.nonzero(count)
         reps = count[sample, y, x]
         on = diff[sample, y, x] > 0
-        sample, y, x, p = (np.repeat(a, reps) for a in (sample, y, x, on))
-        t = k * STEP_US + rng.integers(0, STEP_US, len(x))
-        chunks.append((sample, x, y, t, p))
+        rs, ry, rx, rp = (np.repeat(a, reps) for a in (sample, y, x, on))
+        t = k * STEP_US + rng.integers(0, STEP_US, len(rx))
+        chunks.append((rs, rx, ry, t, rp))
     n_noise = rng.poisson(NOISE_HZ * DURATION_US * 1e-6 * w * h * 2, n)
     sample = np.repeat(np.arange(n), n_noise)
     m = len(sample)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from torch import Tensor
 
 from spikeflow._numba_cache import njit
@@ -21,7 +22,7 @@ from spikeflow.errors import UserError, check_positive_int, check_range
 EVENT_DTYPE = np.dtype([("x", np.int16), ("y", np.int16), ("t", np.int64), ("p", np.int8)])
 
 
-def make_events(x, y, t, p) -> np.ndarray:
+def make_events(x: ArrayLike, y: ArrayLike, t: ArrayLike, p: ArrayLike) -> np.ndarray:
     """A structured event array from four equal-length sequences, sorted by time (stable)."""
     x, y, t, p = (np.asarray(a) for a in (x, y, t, p))
     if not x.shape == y.shape == t.shape == p.shape or x.ndim != 1:
@@ -81,7 +82,13 @@ def check_events(events: np.ndarray, sensor_size: tuple[int, int, int]) -> None:
         raise UserError("events['t'] is not sorted; expected non-decreasing timestamps (us)")
 
 
-def _slices(events: np.ndarray, time_window, event_count, n_time_bins, start) -> np.ndarray:
+def _slices(
+    events: np.ndarray,
+    time_window: float | None,
+    event_count: int | None,
+    n_time_bins: int | None,
+    start: float | None,
+) -> np.ndarray:
     """Frame index of every event for the one slicing rule given."""
     given = [k for k, v in (("time_window", time_window), ("event_count", event_count),
                             ("n_time_bins", n_time_bins)) if v is not None]  # fmt: skip
@@ -100,7 +107,7 @@ def _slices(events: np.ndarray, time_window, event_count, n_time_bins, start) ->
     if event_count is not None:
         check_positive_int("event_count", event_count)
         return np.arange(len(t)) // event_count
-    check_positive_int("n_time_bins", n_time_bins)
+    n_time_bins = check_positive_int("n_time_bins", n_time_bins)
     span = max(int(t[-1] - t[0]), 1) if len(t) else 1
     return np.minimum((t - (t[0] if len(t) else 0)) * n_time_bins // span, n_time_bins - 1)
 
@@ -131,7 +138,9 @@ def to_frames(
 
 
 @njit(cache=True)
-def _denoise(x, y, t, w, h, filter_time):  # pragma: no cover - compiled
+def _denoise(
+    x: np.ndarray, y: np.ndarray, t: np.ndarray, w: int, h: int, filter_time: float
+) -> np.ndarray:  # pragma: no cover - compiled
     last = np.full((w + 2, h + 2), -(1 << 62), np.int64)
     keep = np.zeros(len(t), np.bool_)
     for i in range(len(t)):
@@ -159,7 +168,9 @@ def denoise(
 
 
 @njit(cache=True)
-def _refractory(x, y, t, w, h, period):  # pragma: no cover - compiled
+def _refractory(
+    x: np.ndarray, y: np.ndarray, t: np.ndarray, w: int, h: int, period: float
+) -> np.ndarray:  # pragma: no cover - compiled
     last = np.full((w, h), -(1 << 62), np.int64)
     keep = np.zeros(len(t), np.bool_)
     for i in range(len(t)):

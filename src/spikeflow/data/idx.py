@@ -27,7 +27,7 @@ FASHION_CLASSES = (
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
 )  # fmt: skip
 
-_DTYPES = {
+_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
     0x0B: np.dtype(">i2"),
@@ -113,7 +113,8 @@ def load_idx_dir(
         scale = 255.0 if x.dtype == np.uint8 else 1.0
         tensors.append(torch.from_numpy(x.astype(np.float32) / scale).unsqueeze(1))
         tensors.append(torch.from_numpy(y.astype(np.int64)))
-    return tensor_bundle(*tensors, class_names)
+    train_x, train_y, test_x, test_y = tensors
+    return tensor_bundle(train_x, train_y, test_x, test_y, class_names)
 
 
 def load_fashion_mnist(data_dir: str | None = None, seed: int = 0) -> DataBundle:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from spikeflow.data.bundle import DataBundle, limit, split_validation
+from spikeflow.data.bundle import DataBundle, limit, num_samples, split_validation
 from spikeflow.errors import UserError, check_choice
 from spikeflow.registry import Registry
 
@@ -121,7 +121,7 @@ def sample(name: str, index: int, *, split: str = "train", data_dir: str | None 
     check_choice("split", split, ("train", "test"))
     bundle = load(name, data_dir=data_dir)
     part = bundle.train if split == "train" else bundle.test
-    count = len(part)
+    count = num_samples(part)
     if not (isinstance(index, int) and not isinstance(index, bool) and 0 <= index < count):
         raise UserError(
             f"index={index!r} is out of range; expected 0 .. {count - 1} ({split} split)"

@@ -10,7 +10,9 @@ names the classes when present.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -23,7 +25,7 @@ SHD_CLASSES = tuple(f"class {k}" for k in range(20))
 SSC_CLASSES = tuple(f"class {k}" for k in range(35))
 
 
-def _open(path: Path):
+def _open(path: Path) -> Any:  # an h5py.File (h5py has no type information)
     h5py = require("h5py", extra="temporal", feature="reading SHD/SSC files")
 
     if not path.is_file():
@@ -87,7 +89,7 @@ def read_audio_file(path: str | Path, n_units: int = UNITS) -> Samples:
         yield events[np.argsort(events["t"], kind="stable")], int(labels[i])
 
 
-def _files(prefix: str, splits: tuple[str, ...]):
+def _files(prefix: str, splits: tuple[str, ...]) -> Callable[[Path, str], list[Path]]:
     def files(root: Path, split: str) -> list[Path]:
         wanted = [root / f"{prefix}_{split}.h5"]
         if not wanted[0].is_file():
@@ -97,7 +99,7 @@ def _files(prefix: str, splits: tuple[str, ...]):
     return files
 
 
-def _samples(prefix: str):
+def _samples(prefix: str) -> Callable[[Path, str], Samples]:
     def samples(root: Path, split: str) -> Samples:
         (path,) = _DATASETS[prefix].files(root, split)
         yield from read_audio_file(path)

@@ -109,11 +109,13 @@ def apply_transform(
     """
     if len(sensor_size) == 1:
         return _audio_frames(transform, events, sensor_size[0])
+    w, h, p = sensor_size
+    vision = (w, h, p)
     if transform.denoise > 0:
-        events = denoise(events, sensor_size, transform.denoise)
+        events = denoise(events, vision, transform.denoise)
     if transform.downsample > 1:
-        events, sensor_size = downsample(events, sensor_size, transform.downsample)
-    return to_frames(events, sensor_size, time_window=transform.time_window,
+        events, vision = downsample(events, vision, transform.downsample)
+    return to_frames(events, vision, time_window=transform.time_window,
                      event_count=transform.event_count, n_time_bins=transform.n_time_bins)  # fmt: skip
 
 
@@ -128,8 +130,12 @@ def _audio_frames(transform: EventTransform, events: np.ndarray, units: int) -> 
     else:
         keep = t < transform.duration
         t, unit = t[keep], unit[keep]
-        width = transform.time_window or transform.duration / transform.n_time_bins
-        steps = transform.n_time_bins or math.ceil(transform.duration / width - 1e-9)
+        if transform.n_time_bins is not None:
+            steps = transform.n_time_bins
+            width = transform.duration / steps
+        else:  # a time_window: the one slicing set that is not a count
+            width = check_range("time_window", transform.time_window, 0, low_open=True)
+            steps = math.ceil(transform.duration / width - 1e-9)
         step = np.minimum((t / width).astype(np.int64), steps - 1)
     width_out = math.ceil(units / transform.downsample)
     counts = np.bincount(step * width_out + unit, minlength=steps * width_out)

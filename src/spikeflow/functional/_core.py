@@ -6,7 +6,7 @@ A model's step integrates its own dynamics into a membrane potential ``v`` and t
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 import torch
 from torch import Tensor
@@ -42,6 +42,18 @@ def hold_if_refractory(v_prev: Tensor, v_new: Tensor, refrac: Tensor, refractory
     return torch.where(refrac > 0, v_prev, v_new)
 
 
+@overload
+def fire_and_reset(
+    v: Tensor, refrac: Tensor, threshold: Tensor, p: SpikeParams
+) -> tuple[Tensor, Tensor, Tensor]: ...
+
+
+@overload
+def fire_and_reset(
+    v: Tensor, refrac: None, threshold: Tensor, p: SpikeParams
+) -> tuple[Tensor, Tensor, None]: ...
+
+
 def fire_and_reset(
     v: Tensor, refrac: Tensor | None, threshold: Tensor, p: SpikeParams
 ) -> tuple[Tensor, Tensor, Tensor | None]:
@@ -57,15 +69,17 @@ def fire_and_reset(
     Returns:
         ``(s, v_after_reset, refrac_next)``.
     """
+    if p.refractory and refrac is None:
+        raise ValueError(f"refractory={p.refractory} needs the refrac state; got None")
     s = spike(v - threshold, p.surrogate)
-    if p.refractory:
+    if refrac is not None and p.refractory:
         s = s * (refrac <= 0).to(s.dtype)
     s_r = s.detach() if p.detach_reset else s
     if p.reset == "subtract":
         v = v - s_r * threshold
     elif p.reset == "zero":
         v = v - s_r * (v - p.v_reset)
-    if p.refractory:
+    if refrac is not None and p.refractory:
         refrac = torch.where(s.detach() > 0, torch.full_like(refrac, p.refractory), refrac - 1)
         refrac = refrac.clamp_min(0)
     return s, v, refrac

@@ -14,7 +14,7 @@ s[t-1]``, computed at the start of step ``t``, is the update above computed at t
 
 from __future__ import annotations
 
-from typing import NamedTuple, cast
+from typing import NamedTuple
 
 from torch import Tensor
 
@@ -48,4 +48,4 @@ def adlif_step(x: Tensor, state: AdLIFState, p: AdLIFParams) -> tuple[Tensor, Ad
     )
     s, v_next, refrac = fire_and_reset(u, state.refrac, p.spike.threshold, p.spike)
     w = p.rho * state.w + p.a * u + p.b * s
-    return s, AdLIFState(v_next, w, cast(Tensor, refrac)), u
+    return s, AdLIFState(v_next, w, refrac), u

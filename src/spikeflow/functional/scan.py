@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar, overload
 
 import torch
 from torch import Tensor
@@ -20,7 +20,21 @@ class Trace(NamedTuple):
     v: Tensor
 
 
-def scan(step: StepFn, x: Tensor, state: S, params: Any, *, record_v: bool = False):
+@overload
+def scan(
+    step: StepFn, x: Tensor, state: S, params: Any, *, record_v: Literal[True]
+) -> tuple[Tensor, S, Tensor]: ...
+
+
+@overload
+def scan(
+    step: StepFn, x: Tensor, state: S, params: Any, *, record_v: Literal[False] = False
+) -> tuple[Tensor, S, None]: ...
+
+
+def scan(
+    step: StepFn, x: Tensor, state: S, params: Any, *, record_v: bool = False
+) -> tuple[Tensor, S, Tensor | None]:
     """Apply ``step(x[t], state, params) -> (s, state, v)`` for ``t = 0 .. T-1``.
 
     Arguments:
@@ -33,7 +47,8 @@ def scan(step: StepFn, x: Tensor, state: S, params: Any, *, record_v: bool = Fal
     Returns:
         ``(spikes [T, B, ...], final_state, v [T, B, ...] or None)``.
     """
-    spikes, vs = [], []
+    spikes: list[Tensor] = []
+    vs: list[Tensor] = []
     for t in range(x.shape[0]):
         s, state, v = step(x[t], state, params)
         spikes.append(s)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import nir
 import numpy as np
@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from spikeflow.errors import UserError, check_range
-from spikeflow.functional import SpikeParams
+from spikeflow.functional import LIFParams, SpikeParams
 from spikeflow.interop.nir_delay import delay_to_nir
 from spikeflow.interop.nodes import LeakyIntegrator, Scale, Threshold
 from spikeflow.nn import (
@@ -38,9 +38,16 @@ SUPPORTED = (
 )
 
 
+@runtime_checkable
+class _AsSequential(Protocol):
+    """A model that flattens into one :class:`Sequential` (the spikeflow.models classifiers)."""
+
+    def as_sequential(self) -> Sequential: ...
+
+
 def flat_layers(model: nn.Module) -> Iterator[nn.Module]:
     """The leaf layers of ``model`` in order, unwrapping containers and :class:`TimeDistributed`."""
-    if hasattr(model, "as_sequential"):  # spikeflow.models classifiers
+    if isinstance(model, _AsSequential):
         yield from flat_layers(model.as_sequential())
     elif isinstance(model, Sequential):
         for layer in model.layers:
@@ -93,7 +100,7 @@ def _lif(layer: LIF | IF, shape: tuple, dt: float, strict: bool, what: str) -> n
     sp = p.spike
     v_reset, meta = _reset(sp, shape, strict, what)
     thr = _array(sp.threshold, shape)
-    beta = np.ones(shape) if isinstance(layer, IF) else _array(p.beta, shape)
+    beta = _array(p.beta, shape) if isinstance(p, LIFParams) else np.ones(shape)
     if np.all(beta == 1):
         return nir.IF(r=np.ones(shape), v_threshold=thr, v_reset=v_reset, metadata=meta)
     tau = _time_constant("beta", beta, dt, what)

@@ -74,14 +74,18 @@ def _reset(node: nir.NIRNode) -> dict:
 
 def _neuron(node: nir.NIRNode, dt: float, surrogate: str, what: str) -> _Neuron:
     """The spikeflow module for a NIR neuron node, with its input gain and offset."""
-    spiking = {"surrogate": surrogate}
     if isinstance(node, nir.LIF):
         beta = _decay("tau", node.tau, dt, what)
         k = dt / np.asarray(node.tau, dtype=np.float64)
-        lif = LIF(_compact(beta), threshold=_compact(node.v_threshold), **_reset(node), **spiking)
+        lif = LIF(
+            _compact(beta),
+            threshold=_compact(node.v_threshold),
+            **_reset(node),
+            surrogate=surrogate,
+        )
         return _Neuron(lif, node.r * k, node.v_leak * k)
     if isinstance(node, nir.IF):
-        neuron = IF(threshold=_compact(node.v_threshold), **_reset(node), **spiking)
+        neuron = IF(threshold=_compact(node.v_threshold), **_reset(node), surrogate=surrogate)
         return _Neuron(neuron, node.r, 0.0)
     if isinstance(node, nir.LI):
         decay = _decay("tau", node.tau, dt, what)
@@ -102,7 +106,9 @@ def _neuron(node: nir.NIRNode, dt: float, surrogate: str, what: str) -> _Neuron:
     gain = node.w_in * ks * node.r * km
     if isinstance(node, nir.CubaLI):
         return _Neuron(LeakyIntegrator(beta, alpha), gain, 0.0)
-    module = Synaptic(alpha, beta, threshold=_compact(node.v_threshold), **_reset(node), **spiking)
+    module = Synaptic(
+        alpha, beta, threshold=_compact(node.v_threshold), **_reset(node), surrogate=surrogate
+    )
     return _Neuron(module, gain, 0.0)
 
 
@@ -154,16 +160,22 @@ def _stateless(node: nir.NIRNode, surrogate: str, what: str) -> list[nn.Module]:
         return [layer]
     if isinstance(node, nir.Conv1d | nir.Conv2d):
         w = np.asarray(node.weight)
-        cls = nn.Conv1d if isinstance(node, nir.Conv1d) else nn.Conv2d
-        fix = int if cls is nn.Conv1d else _pair
         pad = _padding(node.padding)
-        layer = cls(w.shape[1] * int(node.groups), w.shape[0], tuple(w.shape[2:]),
-                    stride=fix(node.stride), padding=pad if isinstance(pad, str) else fix(pad),
-                    dilation=fix(node.dilation), groups=int(node.groups))  # fmt: skip
+        size = (w.shape[1] * int(node.groups), w.shape[0], tuple(w.shape[2:]))
+        conv: nn.Conv1d | nn.Conv2d
+        if isinstance(node, nir.Conv1d):
+            conv = nn.Conv1d(*size, stride=int(node.stride),
+                             padding=pad if isinstance(pad, str) else int(pad),
+                             dilation=int(node.dilation), groups=int(node.groups))  # fmt: skip
+        else:
+            conv = nn.Conv2d(*size, stride=_pair(node.stride),
+                             padding=pad if isinstance(pad, str) else _pair(pad),
+                             dilation=_pair(node.dilation), groups=int(node.groups))  # fmt: skip
         with torch.no_grad():
-            layer.weight.copy_(t(w))
-            layer.bias.copy_(t(node.bias))
-        return [layer]
+            conv.weight.copy_(t(w))
+            assert conv.bias is not None  # built with the default bias=True
+            conv.bias.copy_(t(node.bias))
+        return [conv]
     if isinstance(node, nir.Flatten):
         end = int(node.end_dim)
         return [nn.Flatten(int(node.start_dim) + 1, end + 1 if end >= 0 else end)]

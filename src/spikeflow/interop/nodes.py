@@ -56,6 +56,8 @@ class LeakyIntegrator(Neuron):
 
     step_fn = staticmethod(li_step)
     state_cls = LIState
+    beta: Tensor
+    alpha: Tensor
 
     def __init__(self, beta: float | Tensor = 0.9, alpha: float | Tensor = 0.0) -> None:
         super().__init__()
@@ -72,6 +74,8 @@ class LeakyIntegrator(Neuron):
 class Threshold(nn.Module):
     """Stateless spike: ``s = H(x - threshold)`` (1 where ``x >= threshold``), surrogate backward."""
 
+    threshold: Tensor
+
     def __init__(
         self, threshold: float | Tensor = 1.0, surrogate: str | surrogates.Surrogate = "atan"
     ) -> None:
@@ -85,6 +89,9 @@ class Threshold(nn.Module):
 
 class Scale(nn.Module):
     """Element-wise ``y = gain * x + offset`` with per-neuron ``gain`` and ``offset``."""
+
+    gain: Tensor
+    offset: Tensor
 
     def __init__(self, gain: float | Tensor = 1.0, offset: float | Tensor = 0.0) -> None:
         super().__init__()

@@ -29,7 +29,10 @@ MIN_BYTES = 1 << 20  # below this, glibc's own bins reuse freed memory without s
 ALIGN = 64  # bytes: a cache line, as torch aligns its CPU tensors
 DEFAULT_LIMIT = 256 << 20
 
-_NUMPY_DTYPES = {torch.float32: np.dtype(np.float32), torch.float64: np.dtype(np.float64)}
+_NUMPY_DTYPES: dict[torch.dtype, np.dtype] = {
+    torch.float32: np.dtype(np.float32),
+    torch.float64: np.dtype(np.float64),
+}
 
 
 class _Pool:

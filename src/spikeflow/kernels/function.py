@@ -161,8 +161,10 @@ class FusedNeuron(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx: Any, cfg: Config, engine: Engine, *tensors: Tensor | None):
-        inp = Inputs(*tensors)
+    def forward(
+        ctx: Any, cfg: Config, engine: Engine, *tensors: Tensor | None
+    ) -> tuple[Tensor, Tensor | None, Tensor | None, Tensor | None, Tensor | None]:
+        inp = Inputs._make(tensors)
         shape = inp.x.shape[1:]
         x2 = rows(inp.x.detach())
         m = x2.shape[1]
@@ -181,7 +183,14 @@ class FusedNeuron(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx: Any, g_spikes, g_v, g_i, g_b, _g_refrac):
+    def backward(
+        ctx: Any,
+        g_spikes: Tensor | None,
+        g_v: Tensor | None,
+        g_i: Tensor | None,
+        g_b: Tensor | None,
+        _g_refrac: Tensor | None,
+    ) -> tuple[Tensor | None, ...]:
         v0, i0, b0, *saved = ctx.saved_tensors
         cfg = ctx.cfg
         m = v0.shape[0]
@@ -209,14 +218,20 @@ class FusedNeuron(torch.autograd.Function):
         init = {"v": v0, "i": i0, "b": b0}
         gx = ctx.engine.backward(cfg, gs2, tuple(saved), init, ctx.params, grads)
 
+        def state_grad(k: str) -> Tensor:
+            g = grads[k]
+            if g is None:  # asked for only where the model has the term (then the engine filled it)
+                raise RuntimeError(f"the fused kernel computed no gradient of {k!r}")
+            return g.view(ctx.shape)
+
         def param_grad(k: str) -> Tensor:
-            return grads[k].view(ctx.shape).sum_to_size(ctx.param_shapes[k])
+            return state_grad(k).sum_to_size(ctx.param_shapes[k])
 
         out = {
             "x": lambda: gx.view(t_len, *ctx.shape).to(ctx.x_dtype),
-            "v": lambda: grads["v"].view(ctx.shape),
-            "i": lambda: grads["i"].view(ctx.shape),
-            "b": lambda: grads["b"].view(ctx.shape),
+            "v": lambda: state_grad("v"),
+            "i": lambda: state_grad("i"),
+            "b": lambda: state_grad("b"),
             "beta": lambda: param_grad("beta"),
             "alpha": lambda: param_grad("alpha"),
             "threshold": lambda: param_grad("threshold"),

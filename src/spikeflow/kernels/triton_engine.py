@@ -353,7 +353,7 @@ class TritonEngine:
         ``grads`` leaves ``None`` go to throwaway zeros (``_dense``)."""
         hist, flags = saved
         t_len, m = hist.shape
-        init, params, grads = _dense(init, hist), _dense(params, hist), _dense(grads, hist)
+        init_m, params_m, grads_m = _dense(init, hist), _dense(params, hist), _dense(grads, hist)
         gs = grad_spikes  # loaded as it is and converted in registers
         gx = torch.empty(t_len, m, dtype=gs.dtype, device=hist.device)
         recompute = cfg.synaptic or cfg.adaptive
@@ -361,11 +361,11 @@ class TritonEngine:
         block, warps = launch_config(m, hist.device)
         _backward_kernel[(math.ceil(m / block),)](
             gs, gs.stride(0), gs.stride(1) if m > 1 else 1, t_len, m, hist, flags, scratch,
-            init["v"], init["i"], init["b"],
-            params["beta"], params["alpha"], params["threshold"], params["v_reset"],
-            params["rho"], params["beta_a"],
-            gx, grads["v"], grads["i"], grads["b"], grads["beta"], grads["alpha"],
-            grads["threshold"], cfg.surrogate_alpha,
+            init_m["v"], init_m["i"], init_m["b"],
+            params_m["beta"], params_m["alpha"], params_m["threshold"], params_m["v_reset"],
+            params_m["rho"], params_m["beta_a"],
+            gx, grads_m["v"], grads_m["i"], grads_m["b"], grads_m["beta"], grads_m["alpha"],
+            grads_m["threshold"], cfg.surrogate_alpha,
             SYNAPTIC=cfg.synaptic, ADAPTIVE=cfg.adaptive, RESET=cfg.reset,
             DETACH=cfg.detach_reset, SG=cfg.surrogate, BLOCK=block, num_warps=warps,
             enable_fp_fusion=False,

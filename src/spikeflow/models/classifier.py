@@ -13,7 +13,7 @@ from spikeflow.errors import check_positive_int, check_range
 from spikeflow.functional import Trace
 from spikeflow.models.neurons import NeuronConfig, make_neuron
 from spikeflow.nn.segments import run_segments
-from spikeflow.nn.sequential import LayerCall
+from spikeflow.nn.sequential import LayerCall, last_output
 
 
 class ClassifierOutput(NamedTuple):
@@ -39,7 +39,7 @@ class SpikingClassifier(nn.Module):
     call starts from rest (no state is kept between batches).
     """
 
-    def __init__(self, body: snn.Sequential, head: snn.Neuron) -> None:
+    def __init__(self, body: snn.Sequential, head: snn.ThresholdNeuron) -> None:
         super().__init__()
         self.body = body
         self.head = head
@@ -115,8 +115,7 @@ class SpikingClassifier(nn.Module):
         """Spikes and membrane of every spiking layer for ``x`` ``[T, B, ...]`` (for plots)."""
         body = self.body.trace(x)
         records = [r for r in body if isinstance(r, Trace)]
-        last = body[-1]
-        records.append(self.head.trace(last.spikes if isinstance(last, Trace) else last))
+        records.append(self.head.trace(last_output(body)))
         return records
 
 

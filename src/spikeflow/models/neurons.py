@@ -23,7 +23,7 @@ class NeuronKind:
     """A registered neuron model.
 
     Attributes:
-        cls: the :class:`spikeflow.nn.Neuron` subclass.
+        cls: the :class:`spikeflow.nn.ThresholdNeuron` subclass.
         title: a name for figures, e.g. ``"Leaky integrate-and-fire neuron"``.
         options: the :class:`NeuronConfig` fields the class takes besides ``threshold``,
             ``reset``, ``surrogate`` and ``backend``; ``None`` when models cannot be built with it.
@@ -33,7 +33,7 @@ class NeuronKind:
             :func:`make_neuron` passes where the model knows the width.
     """
 
-    cls: type[snn.Neuron]
+    cls: type[snn.ThresholdNeuron]
     title: str
     options: tuple[str, ...] | None
     fused: bool
@@ -129,7 +129,7 @@ class NeuronConfig:
         return asdict(self)
 
 
-def make_neuron(cfg: NeuronConfig, size: int | None = None) -> snn.Neuron:
+def make_neuron(cfg: NeuronConfig, size: int | None = None) -> snn.ThresholdNeuron:
     """A fresh neuron module for one layer of a model.
 
     Arguments:
@@ -153,7 +153,7 @@ def make_neuron(cfg: NeuronConfig, size: int | None = None) -> snn.Neuron:
     )
 
 
-def build_neuron(kind: str, **options: Any) -> snn.Neuron:
+def build_neuron(kind: str, **options: Any) -> snn.ThresholdNeuron:
     """A neuron module of a registered kind, built from its class's own keyword arguments.
 
     Arguments:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -20,6 +22,9 @@ class ALIF(ThresholdNeuron):
     step_fn = staticmethod(alif_step)
     state_cls = ALIFState
     kind = "alif"
+    beta: Tensor
+    rho: Tensor
+    beta_a: Tensor
 
     def __init__(
         self,
@@ -31,7 +36,7 @@ class ALIF(ThresholdNeuron):
         tau_adapt: float | None = None,
         dt: float | None = None,
         learn_beta: bool = False,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if beta is None and tau is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -41,6 +42,7 @@ class LIF(ThresholdNeuron):
     step_fn = staticmethod(lif_step)
     state_cls = LIFState
     kind = "lif"
+    beta: Tensor
 
     def __init__(
         self,
@@ -49,7 +51,7 @@ class LIF(ThresholdNeuron):
         tau: float | None = None,
         dt: float | None = None,
         learn_beta: bool = False,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if beta is None and tau is None:
@@ -99,7 +101,7 @@ class PLIF(LIF):
         tau: float | None = None,
         dt: float | None = None,
         shape: tuple[int, ...] = (),
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         if kwargs.pop("learn_beta", True) is not True:
             raise UserError("learn_beta=False is not valid for PLIF; use LIF for a fixed decay")
@@ -109,7 +111,7 @@ class PLIF(LIF):
         self.w = nn.Parameter(torch.full(shape, math.log(b / (1 - b))))
 
     @property
-    def beta(self) -> Tensor:
+    def beta(self) -> Tensor:  # type: ignore[override]  # computed from w; LIF's beta tensor is deleted
         return torch.sigmoid(self.w)
 
     def params(self) -> LIFParams:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 import torch
@@ -48,7 +48,7 @@ def _tensors(state: Any) -> Iterator[Tensor]:
             yield from _tensors(item)
 
 
-def check_state(state: tuple, x_t: Tensor, cls: type) -> None:
+def check_state(state: tuple, x_t: Tensor, cls: type[NamedTuple]) -> None:
     """Raise unless ``state`` is a ``cls`` whose tensors all have the shape of ``x_t``."""
     if not isinstance(state, cls):
         raise UserError(f"state={type(state).__name__} is not valid; expected {cls.__name__}")
@@ -87,7 +87,7 @@ def check_params(params: Any, x_t: Tensor) -> None:
             )
 
 
-def check_finite_state(state: tuple) -> None:
+def check_finite_state(state: Any) -> None:
     """Raise if a state tensor holds NaN or an infinity.
 
     NaN and infinities are absorbing in every neuron's recurrence (``beta * inf + x`` stays
@@ -161,7 +161,7 @@ class Neuron(nn.Module):
     """
 
     step_fn: ClassVar[Callable[..., Any]]
-    state_cls: ClassVar[type]
+    state_cls: ClassVar[type[NamedTuple]]
     kind: ClassVar[str] = ""
 
     def __init__(self, *, backend: str = "auto") -> None:
@@ -257,6 +257,9 @@ class ThresholdNeuron(Neuron):
         learn_threshold: make the threshold an ``nn.Parameter``.
         backend: fused kernel choice, ``"auto" | "reference" | "cpu" | "triton"``.
     """
+
+    threshold: Tensor
+    v_reset: Tensor
 
     def __init__(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -35,6 +36,7 @@ class Recurrent(Neuron):
 
     step_fn = staticmethod(recurrent_step)
     state_cls = RecurrentState
+    weight: Tensor
 
     def __init__(
         self,
@@ -75,7 +77,10 @@ class Recurrent(Neuron):
         kind = self.neuron.kind
         if not kind or x.numel() == 0:
             return None
-        return multi_step_recurrent(kind, x, state, params, self.neuron.backend)
+        # a RecurrentState: _prepare checked it against state_cls, or initial_state made it
+        return multi_step_recurrent(
+            kind, x, cast(RecurrentState, state), params, self.neuron.backend
+        )
 
     def _prepare(self, x_t: Tensor, state: tuple | None) -> tuple:
         if x_t.shape[-1] != self.size:
@@ -91,12 +96,16 @@ class Recurrent(Neuron):
 class RLIF(Recurrent):
     """Recurrent LIF layer: ``RLIF(size, connectivity="dense", **LIF arguments)``."""
 
-    def __init__(self, size: int, connectivity: str = "dense", *, learn_recurrent=True, **kwargs):
+    def __init__(
+        self, size: int, connectivity: str = "dense", *, learn_recurrent: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(LIF(**kwargs), size, connectivity, learn_recurrent=learn_recurrent)
 
 
 class RSynaptic(Recurrent):
     """Recurrent current-based LIF: ``RSynaptic(size, connectivity, **Synaptic arguments)``."""
 
-    def __init__(self, size: int, connectivity: str = "dense", *, learn_recurrent=True, **kwargs):
+    def __init__(
+        self, size: int, connectivity: str = "dense", *, learn_recurrent: bool = True, **kwargs: Any
+    ) -> None:
         super().__init__(Synaptic(**kwargs), size, connectivity, learn_recurrent=learn_recurrent)

@@ -147,18 +147,29 @@ class Sequential(nn.Module):
         states = self._check_state(state)
         records: list = []
         for i, layer in enumerate(self.layers):
+            record: Tensor | Trace | list
             if isinstance(layer, Neuron):
                 record = layer.trace(x, states[i])
                 x = record.spikes
             elif isinstance(layer, Sequential):
                 record = layer.trace(x, states[i])
-                x = _last_output(record)
+                x = last_output(record)
             else:
                 record = x = layer(x)
             records.append(record)
         return records
 
 
-def _last_output(records: list) -> Tensor:
+def last_output(records: list[Tensor | Trace | list]) -> Tensor:
+    """The output of the last layer in what :meth:`Sequential.trace` returned.
+
+    Arguments:
+        records: the trace records, a nested list for each nested :class:`Sequential`.
+
+    Returns:
+        The last layer's output ``[T, B, ...]`` (its spikes, for a neuron layer).
+    """
     last = records[-1]
+    if isinstance(last, list):
+        return last_output(last)
     return last.spikes if isinstance(last, Trace) else last

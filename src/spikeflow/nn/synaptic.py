@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
@@ -26,6 +28,8 @@ class Synaptic(ThresholdNeuron):
     step_fn = staticmethod(synaptic_step)
     state_cls = SynapticState
     kind = "synaptic"
+    alpha: Tensor
+    beta: Tensor
 
     def __init__(
         self,
@@ -37,7 +41,7 @@ class Synaptic(ThresholdNeuron):
         dt: float | None = None,
         learn_alpha: bool = False,
         learn_beta: bool = False,
-        **kwargs,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         if alpha is None and tau_syn is None:

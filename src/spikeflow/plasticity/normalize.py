@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
 from spikeflow.errors import UserError, check_range
+
+if TYPE_CHECKING:
+    from spikeflow.sim.network import Network
+    from spikeflow.sim.synapses import Synapses
 
 
 def normalize_weights(w: torch.Tensor, total: float) -> torch.Tensor:
@@ -25,7 +31,7 @@ def normalize_weights(w: torch.Tensor, total: float) -> torch.Tensor:
     return w * scale
 
 
-def normalize_incoming(net, syn, total: float) -> None:
+def normalize_incoming(net: Network, syn: Synapses, total: float) -> None:
     """In the simulator: scale the weights of ``syn`` so that each postsynaptic neuron's
     incoming weights sum to ``total`` (in every batch copy). Neurons without input are skipped.
     """

@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 
 from spikeflow.errors import UserError, check_range
 from spikeflow.plasticity.stdp import STDP, STDPState, check_trains
@@ -52,7 +53,7 @@ def _check_number(name: str, value: float, *, low_open: bool, allow_inf: bool = 
     check_range(name, value, 0.0, low_open=low_open, allow_inf=allow_inf)
 
 
-def reward_values(value, steps: int | None, batch: int) -> np.ndarray:
+def reward_values(value: ArrayLike, steps: int | None, batch: int) -> np.ndarray:
     """A reward per copy (``steps=None``: a number or ``[B]``) or per step and copy (``[steps]``
     or ``[steps, B]``), checked finite and broadcast to ``[B]`` or ``[steps, B]``."""
     lead = () if steps is None else (steps,)

@@ -90,9 +90,10 @@ class STDP:
     def decays(self, dt: float) -> tuple[float, float, float, float]:
         """Per-step decay factors of ``x1, x2, y1, y2``."""
         check_range("dt", dt, 0.0, low_open=True)
-        return tuple(
+        x1, x2, y1, y2 = (
             math.exp(-dt / t) for t in (self.tau_plus, self.tau_x, self.tau_minus, self.tau_y)
         )
+        return x1, x2, y1, y2
 
     def engine_params(self, dt: float) -> np.ndarray:
         """The numbers the simulator's engines read for this rule at step ``dt`` (ms), in the

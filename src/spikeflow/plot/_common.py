@@ -11,7 +11,7 @@ import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import matplotlib
 import numpy as np
@@ -20,6 +20,9 @@ from matplotlib.figure import Figure
 
 from spikeflow.atomic import write_atomic
 from spikeflow.errors import UserError
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -38,7 +41,7 @@ PALETTE = {
     "grid": "#e4e7eb",
 }
 
-STYLE: dict[str, Any] = {
+STYLE: dict[RcKeyType, Any] = {
     "font.family": "DejaVu Sans",
     "font.size": 10,
     "mathtext.fontset": "dejavusans",

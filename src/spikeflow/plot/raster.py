@@ -38,12 +38,17 @@ def _check_groups(groups: Sequence[tuple[str, int]] | None, neurons: int) -> lis
 
 
 def _scatter_spikes(
-    ax: Axes, spikes: np.ndarray, t: np.ndarray, colours: Sequence[str], sizes: Sequence[int]
+    fig: Figure,
+    ax: Axes,
+    spikes: np.ndarray,
+    t: np.ndarray,
+    colours: Sequence[str],
+    sizes: Sequence[int],
 ) -> None:
     """Draw spikes ``[T, N]`` as ticks, one colour per consecutive block of ``sizes`` neurons."""
     neurons = spikes.shape[1]
     box = ax.get_position()  # final once the caller has run the layout
-    height_pt = box.height * ax.figure.get_figheight() * 72
+    height_pt = box.height * fig.get_figheight() * 72
     tick = float(np.clip(0.9 * height_pt / neurons, 1.2, 7.0))
     first = 0
     for colour, size in zip(colours, sizes, strict=True):
@@ -152,7 +157,7 @@ def raster(
     else:
         ax.set_xlabel(xlabel)
     fig.draw_without_rendering()  # run the layout so tick sizes match the final panel height
-    _scatter_spikes(ax, spk, t, colours, [size for _, size in parts])
+    _scatter_spikes(fig, ax, spk, t, colours, [size for _, size in parts])
     return fig
 
 
@@ -291,5 +296,7 @@ def layer_rasters(
     fig.suptitle(title, x=0.01, ha="left", fontsize=12, fontweight="bold")
     fig.draw_without_rendering()  # run the layout so tick sizes match the final panel heights
     for i, (ax, layer) in enumerate(zip(axes, layers, strict=True)):
-        _scatter_spikes(ax, layer, t, [GROUP_COLOURS[i % len(GROUP_COLOURS)]], [layer.shape[1]])
+        _scatter_spikes(
+            fig, ax, layer, t, [GROUP_COLOURS[i % len(GROUP_COLOURS)]], [layer.shape[1]]
+        )
     return fig

@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.colors import LinearSegmentedColormap
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from spikeflow.errors import UserError
 from spikeflow.plot._common import PALETTE, new_figure, styled, to_numpy
@@ -84,7 +85,9 @@ def _draw_curves(ax: Axes, curves: dict[str, list[float]], percent: bool) -> Non
     ax.set_xlabel("epoch")
     ax.grid(True)
     ax.legend(loc="best")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    locator = ax.xaxis.get_major_locator()
+    if isinstance(locator, MaxNLocator):  # the default AutoLocator is one
+        locator.set_params(integer=True)
 
 
 @styled

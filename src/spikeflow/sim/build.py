@@ -84,8 +84,8 @@ def compile_network(
             for r, v in enumerate(parts):
                 ch[r, c, :, s] = v
         ref_steps[:, s] = arrays.ref_steps
-        parts = [P[:, :, s], ch[:, : len(g.channels), :, s], ref_steps[None, :, s]]
-        uniform = all(np.all(p == p[..., :1, :1]) for p in parts)
+        blocks = [P[:, :, s], ch[:, : len(g.channels), :, s], ref_steps[None, :, s]]
+        uniform = all(np.all(b == b[..., :1, :1]) for b in blocks)
         adapt = np.any(P[E.P_THETA_JUMP, :, s] != 0) or np.any(X[E.S_THETA, :, s] != 0)
         tab[gi, [E.G_START, E.G_STOP, E.G_KIND, E.G_NCH]] = (
             s.start,
@@ -122,7 +122,9 @@ def compile_network(
 def _synapses(synapses: Sequence[Synapses], starts: dict[str, int], rng, dt: float, B: int):
     """(SynapseArrays, weights [B, S], (syn_slice, syn_pre, syn_post, reward_row))."""
     proj = np.zeros((len(synapses), E.N_PROJ_COLS), dtype=np.int64)
-    ptrs, pres, posts, dels, ws, cols, col_syn, rules, rew, rpar = ([] for _ in range(10))
+    ptrs, pres, posts, dels, ws, cols, col_syn, rpar = ([] for _ in range(8))
+    rules: list[np.ndarray] = []
+    rew: list[tuple[int, int, int]] = []
     syn_slice, syn_pre, syn_post, reward_rows = {}, {}, {}, {}
     n_syn = n_ptr = n_col = n_elig = 0
     expected = sum(syn.expected_count() for syn in synapses)
@@ -146,7 +148,8 @@ def _synapses(synapses: Sequence[Synapses], starts: dict[str, int], rng, dt: flo
             n_elig += s
         if syn.stdp is not None:
             k = len(rules)
-            rules.append(stdp_row(syn.stdp.rule if r >= 0 else syn.stdp, dt))
+            rule = syn.stdp.rule if isinstance(syn.stdp, RewardSTDP) else syn.stdp
+            rules.append(stdp_row(rule, dt))
         row = proj[p]
         row[E.J_PRE_START], row[E.J_PRE_N] = starts[syn.pre.name], syn.pre.n
         row[E.J_POST_START], row[E.J_POST_N] = starts[syn.post.name], syn.post.n

@@ -124,7 +124,7 @@ class DiehlCook:
         return counts
 
     def fit(
-        self, x: np.ndarray, epochs: int = 1, progress: Callable[[int, int], None] | None = None
+        self, x: np.ndarray, epochs: int = 1, progress: Callable[[int, int], object] | None = None
     ) -> None:
         """Learn (unsupervised) from ``x`` ``[samples, n_inputs]`` in [0, 1] for ``epochs``."""
         x = self._check(x)
@@ -138,7 +138,7 @@ class DiehlCook:
                     progress(e * len(x) + k + 1, total)
 
     def responses(
-        self, x: np.ndarray, progress: Callable[[int, int], None] | None = None
+        self, x: np.ndarray, progress: Callable[[int, int], object] | None = None
     ) -> np.ndarray:
         """Spike counts ``[samples, neurons]`` without learning (theta frozen).
 

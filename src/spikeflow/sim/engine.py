@@ -376,7 +376,9 @@ class NumbaEngine:
             sum(state_rows(t0, n_steps, m.every).size * B * m.indices.size for m in state_monitors)
         )
         out = Buffers(
-            *(np.zeros(cap, dtype=np.int64) for _ in range(3)),
+            spk_t=np.zeros(cap, dtype=np.int64),
+            spk_b=np.zeros(cap, dtype=np.int64),
+            spk_i=np.zeros(cap, dtype=np.int64),
             n_spk=np.zeros(1, dtype=np.int64),
             counts=np.zeros((n_steps, compiled.n_groups, B), dtype=np.int32),
             mon_out=np.zeros(n_out),

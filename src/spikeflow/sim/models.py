@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -101,6 +102,7 @@ def build(
         network_bytes(synapses, neurons, batch, channels=2),
     )
     common = dict(tau_m=20.0, v_th=-50.0, v_reset=-60.0, refractory=5.0)
+    kw: dict[str, Any]  # LIFGroup's keyword arguments
     tau_syn = {"e": 5.0, "i": 10.0}
     if model == "cuba":
         kw = dict(common, v_rest=-49.0, tau_syn=tau_syn, v_init=Uniform(-60.0, -50.0))

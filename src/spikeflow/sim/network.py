@@ -131,17 +131,18 @@ class Network(RewardSignals):
                 )
 
     def _built(self) -> tuple[CompiledNetwork, State]:
-        if self._compiled is None:
+        compiled, state = self._compiled, self._state
+        if compiled is None or state is None:  # both are set together
             for obj in (*self.synapses, *self.monitors):
                 for g in (obj.pre, obj.post) if isinstance(obj, Synapses) else (obj.group,):
                     if g not in self.groups:
                         raise UserError(
                             f"{obj!r} uses group {g.name!r}, which is not in the network"
                         )
-            self._compiled, self._state = compile_network(
+            compiled, state = self._compiled, self._state = compile_network(
                 self.groups, self.synapses, dt=self.dt, batch=self.batch, seed=self.seed
             )
-        return self._compiled, self._state
+        return compiled, state
 
     # ----------------------------------------------------------------------------- run
     def run(self, duration: float, *, plasticity: bool = True, reward=None) -> Network:

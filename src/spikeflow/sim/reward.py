@@ -26,8 +26,13 @@ class RewardSignals:
 
     batch: int
     synapses: list[Synapses]
-    compiled: CompiledNetwork  # Network's: the reward tables (layout.RW_*, RP_*)
-    engine_state: State  # Network's: level [R, B], elig [B, S_reward], escale [R, B]
+    if TYPE_CHECKING:  # read-only properties of Network
+
+        @property
+        def compiled(self) -> CompiledNetwork: ...  # the reward tables (layout.RW_*, RP_*)
+
+        @property
+        def engine_state(self) -> State: ...  # level [R, B], elig [B, S_reward], escale [R, B]
 
     def set_reward(self, value, syn: Synapses | None = None) -> None:
         """Set the reward level of the reward-modulated ``syn`` (``None``: all of them) to a

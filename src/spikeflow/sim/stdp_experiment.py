@@ -109,14 +109,14 @@ def run_stdp_experiment(
     for name, x in (("label", xtr), ("test", xte)):
         with tqdm(total=len(x), desc=f"stdp {name}", file=sys.stderr, mininterval=1.0) as bar:
             counts[name] = model.responses(x, progress=lambda done, _: bar.update(done - bar.n))
-    model.assign_labels(counts["label"], ytr, N_CLASSES)
+    labels = model.assign_labels(counts["label"], ytr, N_CLASSES)
     acc = float((model.classify(counts["test"], N_CLASSES) == yte).mean())
     t2 = time.perf_counter()
     figures = {
         "dataset": dataset, "neurons": neurons, "epochs": epochs, "train_samples": len(xtr),
         "test_samples": len(xte), "test_accuracy": acc, "max_rate_hz": max_rate,
         "w_total": w_total, "seed": seed,
-        "neurons_per_label": np.bincount(model.labels, minlength=N_CLASSES).tolist(),
+        "neurons_per_label": np.bincount(labels, minlength=N_CLASSES).tolist(),
         "wall_s": {"train": t1 - t0, "label_and_test": t2 - t1},
     }  # fmt: skip
     return StdpResult(model, side, figures)

@@ -117,8 +117,14 @@ class Synapses:
         self.weight, self.delay, self.stdp = weight, delay, stdp
         self.name = name or f"{pre.name}->{post.name}:{target}"
 
+    def _indices(self) -> tuple[np.ndarray, np.ndarray]:
+        """The explicit ``i, j`` of a projection made from them (they are given together)."""
+        if self.i is None or self.j is None:
+            raise RuntimeError(f"{self.name} was not made from explicit i, j")
+        return self.i, self.j
+
     def _check_indices(self) -> None:
-        i, j = self.i, self.j
+        i, j = self._indices()
         if i.shape != j.shape:
             raise UserError(f"i has {i.size} entries but j has {j.size}; expected equal")
         for name, arr, n in (("i", i, self.pre.n), ("j", j, self.post.n)):
@@ -140,7 +146,7 @@ class Synapses:
             return self.in_degree * n_post
         if self.n_synapses is not None:
             return self.n_synapses
-        return self.i.size
+        return self._indices()[0].size
 
     def size_text(self) -> str:
         """How this projection's size is set, for messages (``name: p=0.02, 800 x 800``)."""
@@ -172,8 +178,9 @@ class Synapses:
         elif self.n_synapses is not None:
             pre, post = connect.fixed_total(rng, n_pre, n_post, self.n_synapses)
         else:
-            order = np.lexsort((self.j, self.i))
-            pre, post = self.i[order], self.j[order]
+            i, j = self._indices()
+            order = np.lexsort((j, i))
+            pre, post = i[order], j[order]
             if pre.size > 1 and np.any((np.diff(pre) == 0) & (np.diff(post) == 0)):
                 raise UserError(f"{self.name}: i, j list the same synapse twice")
             return Connectivity(pre, post, order)

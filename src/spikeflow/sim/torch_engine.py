@@ -105,9 +105,9 @@ class TorchEngine:
             tab = self.tables = DeviceTables(compiled, self.device)
         return tab
 
-    def _drives(self, compiled: CompiledNetwork):
+    @staticmethod
+    def _drives(compiled: CompiledNetwork, tab: DeviceTables):
         """(constant drive ``[B, N]``, [(slice, rows ``[S, B, n]``, every)] for time-varying)."""
-        tab = self.tables
         base = np.zeros((tab.B, tab.N))
         timed = []
         for g, grp in enumerate(compiled.neurons.groups):
@@ -145,7 +145,7 @@ class TorchEngine:
         if D > 1:
             acc.copy_(t(state.acc).permute(2, 0, 1, 3))
         acc_flat = acc.view(B, -1)
-        drv0, timed = self._drives(compiled)
+        drv0, timed = self._drives(compiled, tab)
         gen = torch.Generator(device=dev)
         gen.manual_seed(seed)
         # spikes of a step: [B, N + 1], the last column always False (padding of recordings)
@@ -160,7 +160,8 @@ class TorchEngine:
         n_groups = compiled.n_groups
         counts = torch.zeros((n_steps if plan.counts else 0, B, n_groups), dtype=torch.int32,
                              device=dev)  # fmt: skip
-        mon_rows, mon_bufs = [], []
+        mon_rows: list[tuple[int, int, torch.Tensor]] = []
+        mon_bufs: list[torch.Tensor] = []
         for k, m in enumerate(state_monitors):
             idx = t(plan.indices[plan.table[k, E.M_IDX_OFF] :][: m.indices.size])
             mon_rows.append((int(plan.table[k, E.M_VAR]), m.every, idx))
@@ -185,7 +186,7 @@ class TorchEngine:
                     drv[:, s] = rows[min(ta // every, rows.shape[0] - 1)]
             spk.zero_()
             for seg in tab.segments:
-                self._update(seg, X, ref, drv, spk, gen, dt)
+                self._update(tab, seg, X, ref, drv, spk, gen, dt)
             if lo[it + 1] > lo[it]:
                 spk[:, tab.gen_idx[lo[it] : lo[it + 1]]] = True
             if plastic:
@@ -204,17 +205,17 @@ class TorchEngine:
                     X[E.S_V] += torch.where(ref == 0, slot[:, E.ACC_V], 0.0)
                 slot.zero_()
             if plastic:
-                self._stdp_step(spk[:, :N], W, trX, trY)
+                self._stdp_step(tab, spk[:, :N], W, trX, trY)
             if n_rec:
                 torch.index_select(spk, 1, rec_t, out=chunk[it % _CHUNK])
                 if (it + 1) % _CHUNK == 0:
                     flush(it + 1)
             if plan.counts:
                 counts[it].index_add_(1, tab.neuron_group, spk[:, :N].to(torch.int32))
-            for m, (var, every, idx) in enumerate(mon_rows):
+            for j, (var, every, idx) in enumerate(mon_rows):
                 if ta % every == 0:
-                    torch.index_select(X[var], 1, idx, out=mon_bufs[m][mon_next[m]])
-                    mon_next[m] += 1
+                    torch.index_select(X[var], 1, idx, out=mon_bufs[j][mon_next[j]])
+                    mon_next[j] += 1
         if n_rec and n_steps % _CHUNK:
             flush(n_steps)
         # back to the host, once
@@ -228,19 +229,21 @@ class TorchEngine:
             state.acc[:] = acc.permute(1, 2, 0, 3).cpu().numpy()
         state.gen_ptr[0] = lo[-1]
         empty = np.zeros(0, dtype=np.int64)
-        spikes = self._spikes(packed.cpu().numpy(), rec_idx, t0) if n_rec else [empty] * 3
+        spikes: tuple[np.ndarray, np.ndarray, np.ndarray] = (empty, empty, empty)
+        if n_rec:
+            spikes = self._spikes(packed.cpu().numpy(), rec_idx, t0)
         counts_np = counts.permute(0, 2, 1).cpu().numpy()
         if not plan.counts:
             counts_np = np.zeros((n_steps, n_groups, B), dtype=np.int32)
         states = {m: b.cpu().numpy() for m, b in zip(state_monitors, mon_bufs, strict=True)}
         return Recording(t0, n_steps, *spikes, counts_np, states)
 
-    def _stdp_step(self, spk, W, trX, trY) -> None:
+    @staticmethod
+    def _stdp_step(tab: DeviceTables, spk, W, trX, trY) -> None:
         """Depression on presynaptic spikes, then potentiation on postsynaptic spikes, then the
         trace bumps (the numba engine's ``_propagate``, ``_potentiate`` and ``_traces``, over all
         plastic synapses at once, with the same floating-point operations). ``spk`` ``[B, N]``;
         ``W`` ``[B, S]``, ``trX`` and ``trY`` ``[B, K, 2, N]`` are updated in place."""
-        tab = self.tables
         par, mult = tab.sp_par, tab.sp_mult
         x, y = trX.view(spk.shape[0], -1), trY.view(spk.shape[0], -1)
         lo, hi = par["wmin"], par["wmax"]
@@ -266,20 +269,22 @@ class TorchEngine:
             tr.copy_(torch.where(hit, torch.where(tab.nearest, 1.0, tr + 1.0), tr))
 
     @staticmethod
-    def _spikes(packed: np.ndarray, rec_idx: np.ndarray, t0: int) -> list[np.ndarray]:
+    def _spikes(
+        packed: np.ndarray, rec_idx: np.ndarray, t0: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Bit-packed ``[T, B, bytes]`` -> (steps, copies, global indices), sorted like numba's."""
-        out = [[], [], []]
+        out: tuple[list[np.ndarray], ...] = ([], [], [])
         for s0 in range(0, packed.shape[0], _UNPACK_STEPS):
             bits = np.unpackbits(packed[s0 : s0 + _UNPACK_STEPS], axis=-1, bitorder="little")
             t, b, k = np.nonzero(bits[..., : rec_idx.size])
             for lst, a in zip(out, (t + t0 + s0, b, rec_idx[k]), strict=True):
                 lst.append(a.astype(np.int64))
-        return [np.concatenate(a) for a in out]
+        steps, copies, index = (np.concatenate(a) for a in out)
+        return steps, copies, index
 
-    def _update(self, seg: Segment, X, ref, drv, spk, gen, dt: float) -> None:
+    def _update(self, tab: DeviceTables, seg: Segment, X, ref, drv, spk, gen, dt: float) -> None:
         """One step of the neurons ``seg.start:seg.stop`` (the numba engine's update, vectorised
         over neurons and copies, in the same order of floating-point operations)."""
-        tab = self.tables
         s = slice(seg.start, seg.stop)
         d = drv[:, s]
         if seg.kind == E.KIND_POISSON:

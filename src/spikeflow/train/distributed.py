@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import os
+from collections.abc import Callable
 
 import torch
 import torch.distributed as dist
@@ -107,7 +108,7 @@ class Distributed(SingleProcess):
     def barrier(self) -> None:
         self._collective("barrier", dist.barrier)
 
-    def _collective(self, what: str, run) -> None:
+    def _collective(self, what: str, run: Callable[[], object]) -> None:
         """Run a collective; a timeout (a rank stalled or died) becomes a one-line UserError."""
         try:
             run()

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from spikeflow.atomic import write_json
+from spikeflow.data.bundle import num_samples
 from spikeflow.train.batches import batches
 from spikeflow.train.config import to_dict
 from spikeflow.train.trainer import Trainer
@@ -31,7 +32,7 @@ def test_results(trainer: Trainer) -> dict[str, Any]:
 
 
 def _first_batch(trainer: Trainer, n: int, tag: int) -> tuple[torch.Tensor, torch.Tensor]:
-    order = torch.arange(min(n, len(trainer.bundle.test)))
+    order = torch.arange(min(n, num_samples(trainer.bundle.test)))
     x, y = next(batches(trainer.bundle.test, order, n, trainer.bundle.collate))
     return trainer.inputs(x, tag, 0), y
 
@@ -157,9 +158,9 @@ def _dataset_sizes(trainer: Trainer) -> dict[str, Any]:
     b = trainer.bundle
     return {
         "name": trainer.cfg.dataset,
-        "train": len(b.train),
-        "val": len(b.val) if b.val is not None else 0,
-        "test": len(b.test),
+        "train": num_samples(b.train),
+        "val": num_samples(b.val) if b.val is not None else 0,
+        "test": num_samples(b.test),
         "input_shape": list(b.input_shape),
         "classes": list(b.class_names),
     }
