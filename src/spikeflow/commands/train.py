@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from spikeflow import data as datasets
 from spikeflow import loss as losses
@@ -27,7 +28,7 @@ from spikeflow.train.encoding import ENCODER_REGISTRY
 from spikeflow.train.run import describe, evaluate, execute, print_result, resume_config
 
 #: The config flags of ``train`` (defaults: :class:`TrainConfig`'s; None = not given).
-RUN_FLAGS = {
+RUN_FLAGS: dict[str, dict[str, Any]] = {
     "dataset": {"choices": datasets.available()},
     "data_dir": {"metavar": "DIR", "help": "where the dataset files are"},
     "transform": {

@@ -63,7 +63,7 @@ def check_fits(cfg: ConvertConfig, bundle: datasets.DataBundle, device: torch.de
                 available,
                 expected="smaller layers",
             )
-    steps, batch = max(cfg.num_steps), min(cfg.eval_batch_size, len(bundle.test))
+    steps, batch = max(cfg.num_steps), min(cfg.eval_batch_size, num_samples(bundle.test))
     check_fits_memory(
         f"eval_batch_size={cfg.eval_batch_size} and num_steps up to {steps} (the SNN's input of one "
         "test batch)",

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -89,13 +90,13 @@ def read_aedat2_dvs128(path: str | Path) -> np.ndarray:
 
 
 @njit(nogil=True, cache=True)
-def _big_endian(word):  # pragma: no cover - compiled
+def _big_endian(word: Any) -> Any:  # pragma: no cover - compiled
     """The value of a big-endian 32-bit word loaded as little-endian."""
     return (word & 0xFF) << 24 | (word & 0xFF00) << 8 | (word >> 8) & 0xFF00 | word >> 24
 
 
 @njit(nogil=True, cache=True)
-def _decode_all(words, out):  # pragma: no cover - compiled
+def _decode_all(words: Any, out: Any) -> Any:  # pragma: no cover - compiled
     """Copy every event into ``out`` without a branch per event (the common case: no external
     events, no bad address). Returns ``(unsorted, the OR of every address)``: when that has a
     bit above 14 set, :func:`_decode` must redo the file."""
@@ -113,7 +114,7 @@ def _decode_all(words, out):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, cache=True)
-def _decode(words, out):  # pragma: no cover - compiled
+def _decode(words: Any, out: Any) -> Any:  # pragma: no cover - compiled
     """Copy the DVS128 polarity events (``words``: the events as little-endian 32-bit words,
     each event a big-endian address and timestamp) into ``out``, skipping external events.
     Returns ``(events, unsorted, first bad event or -1)``."""

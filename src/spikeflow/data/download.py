@@ -21,6 +21,7 @@ import urllib.request
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from spikeflow.errors import UserError
 
@@ -106,7 +107,7 @@ def _no_source(name: str, root: Path, what: str) -> UserError:
                      f"data_dir={str(root)!r} as: {layout}")  # fmt: skip
 
 
-def _open(url: str, start: int = 0):
+def _open(url: str, start: int = 0) -> Any:
     request = urllib.request.Request(url, headers={"Range": f"bytes={start}-"} if start else {})
     return urllib.request.urlopen(request, timeout=TIMEOUT_S)
 

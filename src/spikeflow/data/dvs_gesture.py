@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,7 +48,7 @@ PACKET_HEADER = np.dtype([
 
 
 @njit(nogil=True, cache=True)
-def _walk(words, pos, end):  # pragma: no cover - compiled
+def _walk(words: Any, pos: int, end: int) -> Any:  # pragma: no cover - compiled
     """Check the packet headers from byte ``pos`` to ``end`` without reading any event
     (``words``: :func:`~spikeflow.data.recordings.word_views` of the file). Returns ``(bound,
     error, offset)``: ``bound`` the polarity events the packets hold (valid or not); error 0
@@ -72,7 +73,9 @@ def _walk(words, pos, end):  # pragma: no cover - compiled
 
 
 @njit(nogil=True, cache=True)
-def _decode(words, pos, end, out, w, h):  # pragma: no cover - compiled
+def _decode(  # pragma: no cover - compiled
+    words: Any, pos: int, end: int, out: Any, w: int, h: int
+) -> Any:
     """Copy the valid polarity events of the packets from byte ``pos`` to ``end`` (checked by
     :func:`_walk`) into ``out``, reading whole 32-bit words. Returns ``(events, unsorted,
     bad)``: ``bad`` the offset of the first event with an address outside ``w x h``, or -1."""
@@ -214,7 +217,7 @@ def _labels(recording: Path) -> Path:
 
 
 @njit(nogil=True, cache=True)
-def _first_at_or_after(events, times):  # pragma: no cover - compiled
+def _first_at_or_after(events: Any, times: Any) -> Any:  # pragma: no cover - compiled
     """``np.searchsorted(events["t"], times)`` (left) without copying the strided field."""
     out = np.empty(times.shape, np.int64)
     flat, found = times.ravel(), out.ravel()

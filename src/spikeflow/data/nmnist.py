@@ -8,6 +8,7 @@ Each event is 40 bits (5 bytes): bits 39-32 x address, bits 31-24 y address, bit
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -29,7 +30,7 @@ EVENT_BYTES = 5
 
 
 @njit(nogil=True, cache=True)
-def _decode(raw, out, w, h):  # pragma: no cover - compiled
+def _decode(raw: Any, out: Any, w: int, h: int) -> Any:  # pragma: no cover - compiled
     """Fill ``out`` from 5-byte events in one pass; the first event outside ``w x h`` (or -1)
     and whether the timestamps ever decrease."""
     bad, unsorted, last = -1, False, -1

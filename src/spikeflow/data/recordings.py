@@ -114,7 +114,9 @@ def corrupt(path: Path, offset: int, what: str) -> UserError:
     return UserError(f"{path}: {what} at byte offset {offset}; the file is truncated or corrupt")
 
 
-def check_range(path: Path, events: np.ndarray, field: str, high: int, start: int, size: int):
+def check_range(
+    path: Path, events: np.ndarray, field: str, high: int, start: int, size: int
+) -> None:
     """Raise :func:`corrupt` at the first event whose ``field`` is outside ``[0, high)``;
     event ``i`` starts at byte ``start + i * size``."""
     bad = np.flatnonzero(events[field] >= high)

@@ -40,14 +40,14 @@ BACKENDS = ("auto", "reference", "cpu", "triton")
 
 
 @functools.cache
-def _cpu_engine():
+def _cpu_engine() -> Any:
     from spikeflow.kernels.cpu import CPUEngine
 
     return CPUEngine()
 
 
 @functools.cache
-def _triton_engine():
+def _triton_engine() -> Any:
     """The triton engine, or the reason it cannot run (a string)."""
     try:
         from spikeflow.kernels.triton_engine import TritonEngine
@@ -100,7 +100,7 @@ def fused_node(backend: str, x: Tensor, cpu_node: Any, triton_node: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def multi_step(kind: str, x: Tensor, state: Any, params: Any, backend: str):
+def multi_step(kind: str, x: Tensor, state: Any, params: Any, backend: str) -> Any:
     """Run a whole sequence through a fused kernel.
 
     Arguments:
@@ -128,7 +128,7 @@ def multi_step(kind: str, x: Tensor, state: Any, params: Any, backend: str):
     return _run(plan, engine, state)
 
 
-def _run(plan: Plan, engine: Any, state: Any):
+def _run(plan: Plan, engine: Any, state: Any) -> Any:
     inputs = plan.inputs
     x = inputs.x
     dtype = compute_dtype(x.dtype)

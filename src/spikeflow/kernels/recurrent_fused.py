@@ -49,7 +49,7 @@ class FusedRecurrent(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, cfg: Config, weight: Tensor, s0: Tensor, *tensors: Tensor | None):
-        inp = Inputs(*tensors)
+        inp = Inputs._make(tensors)
         shape = inp.x.shape[1:]
         t_len, n = inp.x.shape[0], shape[-1]
         x3 = inp.x.detach().reshape(t_len, -1, n).contiguous()
@@ -136,16 +136,21 @@ class FusedRecurrent(torch.autograd.Function):
         gw = gw.sum(0)
         shape = ctx.shape
 
+        def grad(k: str) -> Tensor:
+            g = grads[k]
+            assert g is not None, k  # computed wherever the input needs a gradient
+            return g
+
         def param_grad(k: str) -> Tensor:
-            return grads[k].view(shape).sum_to_size(ctx.shapes[k])
+            return grad(k).view(shape).sum_to_size(ctx.shapes[k])
 
         out = {
             "weight": lambda: (gw.T if dense else gw).to(ctx.w_dtype),
             "s0": lambda: gs0.view(shape).sum_to_size(ctx.s0_shape),
             "x": lambda: gx.view(t_len, *shape),
-            "v": lambda: grads["v"].view(shape),
-            "i": lambda: grads["i"].view(shape),
-            "b": lambda: grads["b"].view(shape),
+            "v": lambda: grad("v").view(shape),
+            "i": lambda: grad("i").view(shape),
+            "b": lambda: grad("b").view(shape),
             "beta": lambda: param_grad("beta"),
             "alpha": lambda: param_grad("alpha"),
             "threshold": lambda: param_grad("threshold"),
@@ -193,7 +198,7 @@ def multi_step_recurrent(kind: str, x: Tensor, state: RecurrentState, params: An
     weight, s0 = params.weight.to(dtype), state.s.to(dtype)
     spikes, v, i, b, refrac = node.apply(plan.config, weight, s0, *cast)
     spikes = spikes.to(x.dtype)
-    inner = state.neuron
+    inner: Any = state.neuron  # the inner model's state NamedTuple
     if not plan.config.refractory:
         refrac = inner.refrac
     fields = {"v": v, "i": i, "b": b, "refrac": refrac}

@@ -9,6 +9,7 @@ from spikeflow.errors import UserError, check_positive_int, check_range
 from spikeflow.functional import IzhikevichParams, IzhikevichState, izhikevich_step
 from spikeflow.kernels.izhikevich_fused import multi_step_izhikevich
 from spikeflow.nn.neuron import ThresholdNeuron, as_tensor
+from spikeflow.surrogate import Surrogate
 
 #: (a, b, c, d) from Izhikevich (2003), Fig. 2.
 PRESETS: dict[str, tuple[float, float, float, float]] = {
@@ -53,6 +54,9 @@ class Izhikevich(ThresholdNeuron):
 
     step_fn = staticmethod(izhikevich_step)
     state_cls = IzhikevichState
+    a: Tensor
+    b: Tensor
+    d: Tensor
 
     def __init__(
         self,
@@ -65,7 +69,7 @@ class Izhikevich(ThresholdNeuron):
         dt: float = 0.25,
         substeps: int = 1,
         v_peak: float = 30.0,
-        surrogate="atan",
+        surrogate: str | Surrogate = "atan",
         detach_reset: bool = True,
         backend: str = "auto",
     ) -> None:

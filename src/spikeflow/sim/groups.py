@@ -333,13 +333,14 @@ class IzhikevichGroup(NeuronGroup):
         u_init: Value | None = None,
         name: str = "izhikevich",
     ) -> None:
-        base = (None, None, None, None)
+        base: tuple[Value | None, ...] = (None, None, None, None)
         if preset is not None:
             check_choice("preset", preset, IZHIKEVICH_PRESETS)
             base = IZHIKEVICH_PRESETS[preset]
         given = (a, b, c, d)
-        abcd = tuple(g if g is not None else p for g, p in zip(given, base, strict=True))
-        if any(v is None for v in abcd):
+        chosen = [g if g is not None else p for g, p in zip(given, base, strict=True)]
+        abcd = tuple(v for v in chosen if v is not None)
+        if len(abcd) < 4:
             raise UserError("IzhikevichGroup needs a preset or all of a, b, c, d")
         tau_syn = dict(tau_syn if tau_syn is not None else {"e": 5.0, "i": 10.0})
         super().__init__(n, name, tuple(tau_syn))

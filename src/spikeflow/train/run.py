@@ -19,6 +19,7 @@ from typing import Any
 
 from spikeflow import data as datasets
 from spikeflow import models
+from spikeflow.data.bundle import num_samples
 from spikeflow.device import resolve_device
 from spikeflow.errors import UserError, check_choice
 from spikeflow.train import checkpoint, distributed
@@ -213,8 +214,9 @@ def _execute(
             f" x {parallel.world_size} processes" if parallel.world_size > 1 else ""
         )
         print(
-            f"training {cfg.model} on {cfg.dataset} ({len(bundle.train)} train, "
-            f"{len(bundle.val) if bundle.val is not None else 0} val, {len(bundle.test)} test) "
+            f"training {cfg.model} on {cfg.dataset} ({num_samples(bundle.train)} train, "
+            f"{num_samples(bundle.val) if bundle.val is not None else 0} val, "
+            f"{num_samples(bundle.test)} test) "
             f"for {cfg.epochs} epochs, T={cfg.num_steps}, on {where}"
         )
     saved = out / checkpoint.FILENAME

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from spikeflow import loss as losses
 from spikeflow import models
-from spikeflow.data.bundle import DataBundle
+from spikeflow.data.bundle import DataBundle, num_samples
 from spikeflow.device import resolve_device
 from spikeflow.errors import UserError
 from spikeflow.nn.delay import sharpen_delays
@@ -211,7 +211,7 @@ class Trainer:
         """Train the rest of epoch ``self.epoch``; False when stopped before its end."""
         self.model.train()
         sharpen_delays(self.model, self.epoch, self.cfg.epochs)
-        order = epoch_order(len(self.train_set), self.cfg.seed, self.epoch)
+        order = epoch_order(num_samples(self.train_set), self.cfg.seed, self.epoch)
         size = self.cfg.batch_size
         total = num_batches(len(order), size)
         bar = tqdm(
