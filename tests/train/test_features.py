@@ -114,7 +114,7 @@ def test_registered_model_is_built_and_trained_by_name(tmp_path):
     built = []
 
     def half_width_mlp(input_shape, num_classes, *, neuron, hidden):
-        built.append(hidden)
+        built.append((hidden, torch.get_default_device().type))
         return SpikingMLP(input_shape, num_classes, hidden=(hidden[0] // 2,), neuron=neuron)
 
     models.register("Test_Half_MLP", half_width_mlp, options=("hidden",))
@@ -124,7 +124,7 @@ def test_registered_model_is_built_and_trained_by_name(tmp_path):
             models.register("TEST_HALF_MLP", half_width_mlp, options=())
         cfg = TrainConfig(**{**BASE, "model": "test_half_mlp", "neuron": "if"})
         trainer = make_trainer(cfg, tmp_path / "run")
-        assert built == [(32,)]
+        assert built == [((32,), "meta"), ((32,), "cpu")]  # counted first, then built
         assert any(isinstance(m, sf.nn.IF) for m in trainer.model.modules())
         assert [m.out_features for m in trainer.model.modules() if isinstance(m, nn.Linear)] == [
             16,

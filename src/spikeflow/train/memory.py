@@ -22,7 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from spikeflow import models
-from spikeflow.data.bundle import DataBundle
+from spikeflow.data.bundle import DataBundle, num_samples
 from spikeflow.device import resolve_device
 from spikeflow.errors import UserError
 from spikeflow.memory import check_fits, device_bytes, is_out_of_memory
@@ -166,6 +166,12 @@ def check_activations_fit(
         num_steps = cfg.num_steps
         steps_text = f"num_steps={num_steps}"
     inputs = math.prod(bundle.input_shape)
+    # a batch larger than a split is that split
+    batch_size = min(cfg.batch_size, num_samples(bundle.train))
+    eval_batch_size = min(
+        cfg.eval_batch_size,
+        max(num_samples(s) for s in (bundle.test, bundle.val, bundle.train) if s is not None),
+    )
     try:
         per_step = activations_per_step(model, bundle.input_shape)
     except (MemoryError, RuntimeError) as err:
@@ -175,10 +181,10 @@ def check_activations_fit(
             f"one time step of one sample of {_model_text(cfg)} cannot be allocated "
             f"({str(err).splitlines()[0][:160]}); expected smaller layers"
         ) from None
-    batch = math.ceil(cfg.batch_size / world_size)
+    batch = math.ceil(batch_size / world_size)
     kept = steps_kept(cfg, num_steps)
     training = FLOAT_BYTES * batch * (kept * per_step + num_steps * inputs)
-    evaluation = FLOAT_BYTES * cfg.eval_batch_size * num_steps * inputs
+    evaluation = FLOAT_BYTES * eval_batch_size * num_steps * inputs
     if evaluation > training:
         what = f"eval_batch_size={cfg.eval_batch_size} and {steps_text} (the input of one batch)"
         expected = "a smaller eval_batch_size" + ("" if bundle.temporal else " or num_steps")

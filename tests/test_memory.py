@@ -7,8 +7,8 @@ import os
 
 import pytest
 
+from spikeflow import memory
 from spikeflow.errors import UserError
-from spikeflow.sim import memory
 
 PHYSICAL = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
