@@ -313,3 +313,17 @@ def test_drawn_values_give_a_run_or_one_line_error(flag, value, tmp_path_factory
         lines = [ln for ln in text.splitlines() if ln.strip()]
         assert re.match(r"spikeflow [a-z ]+: error: \S", lines[-1]), (name, value, text)
         assert how == "exited" or len(lines) == 1, (name, value, text)  # argparse adds usage
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("8,16,32", [8, 16, 32]), (" 8 , 16 ", [8, 16]), ("", []), ("-1", [-1])],
+)
+def test_int_list_reads_integers(text, expected):
+    assert int_list(text) == expected
+
+
+@pytest.mark.parametrize("text", ["8,,16", "8,", ",8", "8;16", "1.5", "nan"])
+def test_int_list_refuses_empty_items_and_non_integers(text):
+    with pytest.raises(argparse.ArgumentTypeError, match=f"{text!r} is not a comma-separated"):
+        int_list(text)

@@ -24,10 +24,16 @@ def int_list(text: str) -> list[int]:
         text: e.g. ``"8,16,32"``.
 
     Returns:
-        The integers; bad text is an argparse error naming the value.
+        The integers (none for an empty text); bad text, an empty item included (``"8,,16"``,
+        ``"8,"``), is an argparse error naming the value.
     """
+    items = [v.strip() for v in text.split(",")]
+    if items == [""]:
+        return []
     try:
-        return [int(v) for v in text.split(",") if v.strip()]
+        if "" in items:
+            raise ValueError("empty item")
+        return [int(v) for v in items]
     except ValueError as err:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a comma-separated list of integers"

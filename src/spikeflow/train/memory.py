@@ -33,6 +33,9 @@ from spikeflow.train.config import TrainConfig
 FLOAT_BYTES = 4
 #: Numbers each optimizer keeps per parameter besides the weight and its gradient.
 OPTIMIZER_STATES = {"adam": 2, "adamw": 2, "sgd": 1}
+#: Bytes per input number while a static batch is encoded, where more than the spikes kept:
+#: rate coding holds its uniform draws (float32), their comparison (bool) and the spikes at once.
+ENCODING_BYTES = {"rate": 9}
 #: Model options that set the number of parameters, in the order the message names them.
 SIZE_OPTIONS = ("hidden", "channels", "delays")
 
@@ -183,8 +186,12 @@ def check_activations_fit(
         ) from None
     batch = math.ceil(batch_size / world_size)
     kept = steps_kept(cfg, num_steps)
-    training = FLOAT_BYTES * batch * (kept * per_step + num_steps * inputs)
-    evaluation = FLOAT_BYTES * eval_batch_size * num_steps * inputs
+    encoding = 0 if bundle.temporal else ENCODING_BYTES.get(cfg.encoder, FLOAT_BYTES)
+    steps_inputs = num_steps * inputs
+    training = max(
+        FLOAT_BYTES * batch * (kept * per_step + steps_inputs), encoding * batch * steps_inputs
+    )
+    evaluation = max(FLOAT_BYTES, encoding) * eval_batch_size * steps_inputs
     if evaluation > training:
         what = f"eval_batch_size={cfg.eval_batch_size} and {steps_text} (the input of one batch)"
         expected = "a smaller eval_batch_size" + ("" if bundle.temporal else " or num_steps")
