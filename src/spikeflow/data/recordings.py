@@ -79,7 +79,7 @@ def data_root(data_dir: str | os.PathLike | None, name: str) -> Path:
 MAP_MIN_BYTES = 1 << 20
 
 
-def read_bytes(path: Path) -> np.ndarray:
+def read_bytes(path: str | Path) -> np.ndarray:
     """The bytes of ``path`` as read-only ``uint8 [n]``: memory-mapped for files of at least
     :data:`MAP_MIN_BYTES` (no copy; pages come from the page cache as they are read), read into
     memory for smaller ones; a :class:`UserError` when it cannot be read."""
