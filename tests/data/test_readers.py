@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from spikeflow.data import cifar10_dvs, dvs_gesture, nmnist, shd
+from spikeflow.data.events import EVENT_DTYPE
 from spikeflow.errors import UserError
 
 from .formats import (
@@ -226,3 +227,17 @@ def test_nmnist_out_of_order_timestamps_come_back_sorted(tmp_path):
     write_nmnist(tmp_path / "s.bin", shuffled)
     got = nmnist.read_nmnist_file(tmp_path / "s.bin")
     _same(got, shuffled[np.argsort(shuffled["t"], kind="stable")])
+
+
+def test_nmnist_listing_takes_bin_files_only_in_name_order(tmp_path):
+    ev = np.zeros(2, EVENT_DTYPE)
+    for d in range(10):
+        (tmp_path / "Train" / str(d)).mkdir(parents=True)
+    folder = tmp_path / "Train" / "3"
+    for name in ("b.bin", "a.bin", "10.bin", ".hidden.bin", "notes.txt"):
+        write_nmnist(folder / name, ev)
+    (folder / "dir.bin").mkdir()
+    assert nmnist.nmnist_files(tmp_path, "train") == [
+        folder / n for n in ("10.bin", "a.bin", "b.bin")
+    ]
+    assert [lab for _, lab in nmnist.nmnist_samples(tmp_path, "train")] == [3, 3, 3]
