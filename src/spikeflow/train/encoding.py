@@ -83,7 +83,8 @@ def _rate(x: Tensor, num_steps: int, gain: float, key: int, index: Tensor | None
     if index is None:
         index = torch.arange(x.shape[0], device=x.device)
     u = sample_uniform(key, index, num_steps, tuple(x.shape[1:]), x.device)
-    return (u < prob.unsqueeze(0)).to(x.dtype).contiguous()
+    # the comparison made contiguous while it is one byte per number, then the spikes in x's dtype
+    return (u < prob.unsqueeze(0)).contiguous().to(x.dtype)
 
 
 #: The encoders of static samples by name: ``fn(x, num_steps, gain, key, index) -> [T, B, ...]``.

@@ -34,7 +34,8 @@ FLOAT_BYTES = 4
 #: Numbers each optimizer keeps per parameter besides the weight and its gradient.
 OPTIMIZER_STATES = {"adam": 2, "adamw": 2, "sgd": 1}
 #: Bytes per input number while a static batch is encoded, where more than the spikes kept:
-#: rate coding holds its uniform draws (float32), their comparison (bool) and the spikes at once.
+#: rate coding holds its uniform draws (float32), their comparison (bool, made contiguous) and the
+#: spikes at once.
 ENCODING_BYTES = {"rate": 9}
 #: Model options that set the number of parameters, in the order the message names them.
 SIZE_OPTIONS = ("hidden", "channels", "delays")
