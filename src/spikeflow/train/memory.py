@@ -12,7 +12,7 @@ has free (swap excluded, see :mod:`spikeflow.memory`):
 Both estimates are lower bounds (the temporaries of the kernels and the allocator's slack come on
 top), so a run they refuse could not have fit; a run they accept close to the limit may still fail
 at allocation (the command's one-line out-of-memory error) or, where the system overcommits
-memory, be stopped by it (the checkpoint of the last finished batch is kept).
+memory, be stopped by it (the last checkpoint written is kept).
 """
 
 from __future__ import annotations
