@@ -8,10 +8,7 @@ Skipped when triton is not importable.
 
 from __future__ import annotations
 
-import importlib
 import itertools
-import os
-import sys
 
 import pytest
 import torch
@@ -19,6 +16,7 @@ import torch
 import spikeflow as sf
 from spikeflow.errors import UserError
 
+from .interpreted import triton_device
 from .kernel_cases import (
     EXTENDED,
     NON_FINITE,
@@ -36,26 +34,7 @@ ENGINE = "spikeflow.kernels.triton_engine"
 @pytest.fixture(scope="module")
 def device():
     """``"cuda"`` when available, else ``"cpu"`` under the triton interpreter."""
-    pytest.importorskip("triton")
-    if torch.cuda.is_available():
-        yield "cuda"
-        return
-    old = os.environ.get("TRITON_INTERPRET")
-    os.environ["TRITON_INTERPRET"] = "1"
-    try:
-        engine = sys.modules.get(ENGINE)
-        if engine is not None and type(engine._forward_kernel).__name__ != "InterpretedFunction":
-            # imported earlier in this process (any test order) without the interpreter: build
-            # the kernels again under it, in place, so the dispatcher's module reference sees them
-            importlib.reload(engine)
-        engine = importlib.import_module(ENGINE)
-        assert type(engine._forward_kernel).__name__ == "InterpretedFunction"
-        yield "cpu"
-    finally:
-        if old is None:
-            del os.environ["TRITON_INTERPRET"]
-        else:
-            os.environ["TRITON_INTERPRET"] = old
+    yield from triton_device((ENGINE,), "_forward_kernel")
 
 
 def _case(kind, device, dtype=torch.float32, shape=(6, 2, 5), **kwargs):
