@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 # pytest-xdist workers for `make test` ("auto": one per core)
 WORKERS ?= auto
 
-.PHONY: demo test test-threads test-slow bench bench-gpu-smoke lint typecheck check wheel-check format \
+.PHONY: demo test test-matrix test-threads test-slow bench bench-gpu-smoke lint typecheck check wheel-check format \
 	fashion convert coverage clean clean-cache docs docs-serve docs-check
 
 $(STAMP): pyproject.toml
@@ -28,14 +28,18 @@ demo: $(STAMP)
 # --randomly-seed=N, none with -p no:randomly), whole files per worker (a file's kernels compile
 # in one process; workers share numba's on-disk cache, see spikeflow/_numba_cache.py).
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" -n $(WORKERS) --dist loadfile
+	$(BIN)/python -m pytest -m "not slow and not matrix" -n $(WORKERS) --dist loadfile
+
+# the kernel variant combinations beyond the default suite's pairwise cover (tests/variant_matrix.py)
+test-matrix: $(STAMP)
+	$(BIN)/python -m pytest -m "matrix and not slow" -n $(WORKERS) --dist loadfile
 
 # the kernels under other numba thread counts (block sizes and the parallel split depend on them)
 THREAD_COUNTS ?= 1 3 6 16
 test-threads: $(STAMP)
 	for n in $(THREAD_COUNTS); do \
 	  echo "NUMBA_NUM_THREADS=$$n"; \
-	  NUMBA_NUM_THREADS=$$n $(BIN)/python -m pytest -q -x -m "not slow" \
+	  NUMBA_NUM_THREADS=$$n $(BIN)/python -m pytest -q -x -m "not slow and not matrix" \
 	    tests/kernels/test_kernels_cpu.py || exit 1; \
 	done
 

@@ -142,7 +142,8 @@ def test_bad_config_key_and_corrupt_checkpoint(tmp_path, capsys):
     broken.write_bytes(b"not a checkpoint")
     assert main(["evaluate", str(broken)]) == 2
     err = capsys.readouterr().err
-    assert "cannot be read" in err and err.count("\n") == 1
+    assert "cannot be read: it is not a spikeflow training checkpoint" in err
+    assert err.count("\n") == 1
     torch.save({"weights": torch.zeros(2)}, broken)
     assert main(["info", str(broken)]) == 2
     assert "not a spikeflow training checkpoint" in capsys.readouterr().err

@@ -16,7 +16,13 @@ import spikeflow as sf
 from spikeflow import kernels
 from spikeflow.functional import scan
 
+from ..variant_matrix import pairwise
+
 KINDS = ("lif", "if", "synaptic", "alif")
+RESETS = ("subtract", "zero", "none")
+#: model, refractory period, detached reset, learnable parameters: the compiled variants of the
+#: default suite's cover of the CPU kernel's settings (tests/variant_matrix.py)
+COVER = pairwise(KINDS, (0, 2), (True, False), (True, False))
 GRAD_STATES = ("v", "i", "b")
 
 

@@ -14,35 +14,42 @@ from spikeflow.kernels import cpu
 from spikeflow.kernels.function import rows
 from spikeflow.surrogate import available, get
 
-from .kernel_cases import KINDS, compare, drive, make_model, random_state
+from ..variant_matrix import variant_matrix
+from .kernel_cases import KINDS, RESETS, compare, drive, make_model, random_state
 
-CASES = list(itertools.product(KINDS, ("subtract", "zero", "none"), (0, 2), (True, False)))
+# model x refractory period x detached reset x learnable parameters (without them the backward
+# skips the parameter gradients nobody asked for): one compiled variant each. The reset mode is a
+# runtime value, so every combination runs all three.
+CASES = variant_matrix(KINDS, (0, 2), (True, False), (True, False), each=RESETS)
 
 
-@pytest.mark.parametrize(("kind", "reset", "refractory", "detach"), CASES)
-def test_matches_reference_float32(kind, reset, refractory, detach):
-    model = make_model(kind, reset=reset, refractory=refractory, detach_reset=detach, v_reset=0.1)
+@pytest.mark.parametrize(("kind", "refractory", "detach", "learn", "reset"), CASES)
+def test_matches_reference_float32(kind, refractory, detach, learn, reset):
+    model = make_model(
+        kind, learn, reset=reset, refractory=refractory, detach_reset=detach, v_reset=0.1
+    )
     x = drive((13, 3, 7)).requires_grad_()
     compare(kind, model, x, random_state(model, x[0]), "cpu")
 
 
 @pytest.mark.parametrize(("kind", "reset"), list(itertools.product(KINDS, ("subtract", "zero"))))
 def test_matches_reference_float64(kind, reset):
-    model = make_model(kind, reset=reset, refractory=1, v_reset=-0.2).double()
+    model = make_model(kind, reset=reset, refractory=1, detach_reset=False, v_reset=-0.2).double()
     x = drive((11, 2, 5), torch.float64).requires_grad_()
     compare(kind, model, x, random_state(model, x[0]), "cpu")
 
 
 @pytest.mark.parametrize("name", sorted(set(available()) - {"gaussian", "superspike"}))
 def test_every_registered_surrogate(name):
-    model = make_model("lif", surrogate=get(name, alpha=1.7))
+    # the settings of tests/nn/test_gradients.py's training with each surrogate: one variant each
+    model = make_model("lif", learn=False, surrogate=get(name, alpha=1.7))
     x = drive((9, 2, 6)).requires_grad_()
     compare("lif", model, x, random_state(model, x[0]), "cpu")
 
 
 @pytest.mark.parametrize("shape", [(1, 4, 3), (1, 1, 1), (7, 1, 1), (5, 2, 3, 4, 4), (3, 300, 2)])
 def test_shapes_including_single_step(shape):
-    model = make_model("alif", refractory=1)
+    model = make_model("alif", refractory=1, detach_reset=False)
     x = drive(shape, seed=len(shape)).requires_grad_()
     compare("alif", model, x, random_state(model, x[0]), "cpu")
 
@@ -70,18 +77,6 @@ def test_non_contiguous_input(layout):
     x = x.detach().requires_grad_() if layout != "batch_expanded" else x
     model = make_model("synaptic", reset="zero")
     compare("synaptic", model, x, random_state(model, x[0]), "cpu")
-
-
-def test_per_neuron_parameters():
-    model = sf.nn.LIF(
-        beta=torch.linspace(0.5, 0.95, 6),
-        threshold=torch.linspace(0.6, 1.4, 6),
-        learn_beta=True,
-        learn_threshold=True,
-        refractory=1,
-    )
-    x = drive((10, 3, 6)).requires_grad_()
-    compare("lif", model, x, random_state(model, x[0]), "cpu")
 
 
 def test_only_final_state_used_in_loss():
@@ -181,14 +176,6 @@ def test_functional_call_with_plain_params():
     assert final.refrac is state.refrac  # passed through untouched without refractory period
 
 
-@pytest.mark.parametrize("kind", KINDS)
-def test_gradients_without_learnable_parameters(kind):
-    """The backward skips parameter gradients nobody asked for; input/state gradients still match."""
-    model = make_model(kind, learn=False, refractory=1, reset="zero")
-    x = drive((9, 2, 5)).requires_grad_()
-    compare(kind, model, x, random_state(model, x[0]), "cpu")
-
-
 # a 1 MiB L2: 3/4 of it in float32. Fixed here with the thread count, so that the expected
 # blocks do not depend on the machine running the test.
 SCRATCH = 3 * (1 << 20) // 16
@@ -230,7 +217,10 @@ def test_block_sizes_worked_by_hand(m, rows, threads, block, monkeypatch):
     assert cpu._block(m, rows) == block
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize(
+    "kind",
+    [k if k in ("lif", "alif") else pytest.param(k, marks=pytest.mark.matrix) for k in KINDS],
+)
 def test_broadcast_gradient_of_a_sum(kind):
     """``spikes.sum()`` hands the backward a stride-0 gradient (one value per step for every
     neuron), which the kernel reads without expanding it; gradients equal the reference's."""
@@ -303,12 +293,21 @@ def test_cache_sizes_are_read_or_defaulted(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    ("kind", "dtype"), [(k, torch.float32) for k in KINDS] + [("alif", torch.float64)]
+    ("kind", "dtype"),
+    [
+        (k, torch.float32)
+        if k == "alif"
+        else pytest.param(k, torch.float32, marks=pytest.mark.matrix)
+        for k in KINDS
+    ]
+    + [("alif", torch.float64)],
 )
 def test_streamed_outputs_match_the_reference(kind, dtype, monkeypatch):
     """Outputs over ``STREAM_BYTES`` are written with aligned non-temporal stores: forced here on
     small layers whose rows are whole cache lines (M = 336: several blocks and a short last one),
-    every model, with the refractory period, un-detached reset and float64."""
+    with the refractory period, un-detached reset and float64. The stores do not depend on the
+    model: the default suite runs the one with the most state (``alif``), ``make test-matrix``
+    every model."""
     monkeypatch.setattr(cpu, "STREAM_BYTES", 0)
     decided = []
     streams = cpu._streams

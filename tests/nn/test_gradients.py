@@ -98,8 +98,8 @@ def test_every_surrogate_trains_a_neuron(name):
     opt = torch.optim.Adam([w], lr=0.1)
     target = 0.3  # firing rate
     for _ in range(40):
-        rate = lif(x * w.exp() * 0.2)[0].mean()
-        loss = (rate - target) ** 2
+        rate = lif(x * w.exp() * 0.2)[0].mean(dim=(0, 1))  # per neuron
+        loss = ((rate - target) ** 2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -394,18 +394,18 @@ def _back_step(
 def _forward(
     x, xst, n_steps, v, cur, adapt, refrac,
     beta, alpha, thr, v_reset, rho, beta_a, c_sub, c_zero, k_ref,
-    spikes, stream, cv, ci, cb, cr, chunk, block,
+    spikes, stream, save, cv, ci, cb, cr, chunk, block,
 ):  # fmt: skip
     """The recurrence of :mod:`spikeflow.kernels.plan` over ``n_steps`` steps, in place on the state.
 
     Optional terms are ``None`` where the model lacks them and their code is then pruned at compile
     time (numba specialises on ``None``): ``cur``/``alpha`` (synaptic), ``adapt``/``rho``/``beta_a``
-    (adaptive), ``refrac`` (refractory period), ``cv`` (nothing saved for backward). Parameters
-    are ``[M]`` arrays or scalars.
+    (adaptive), ``refrac`` (refractory period). Parameters are ``[M]`` arrays or scalars.
 
-    ``cv, ci, cb, cr`` (flat ``[ceil(T / chunk), M]``; ``None`` where the model lacks the term)
-    receive the checkpoints the backward starts from: ``v``, ``i``, ``b`` and the refractory counter
-    before steps ``0, chunk, 2 chunk, ...``.
+    Where ``save`` (a runtime flag: one compiled variant serves training and inference), ``cv, ci,
+    cb, cr`` (flat ``[ceil(T / chunk), M]``; ``None`` where the model lacks the term, empty arrays
+    where ``save`` is false) receive the checkpoints the backward starts from: ``v``, ``i``, ``b``
+    and the refractory counter before steps ``0, chunk, 2 chunk, ...``.
 
     ``c_sub, c_zero`` pick the reset: ``v - s * (c_sub * theta + c_zero * (v - v_reset))`` is
     ``v - s * theta``, ``v - s * (v - v_reset)`` or ``v``. ``stream`` (``True`` or ``None``) writes
@@ -421,7 +421,7 @@ def _forward(
         be, th, vr = _local(beta, lo, hi), _local(thr, lo, hi), _local(v_reset, lo, hi)
         al, rh, ba = _local(alpha, lo, hi), _local(rho, lo, hi), _local(beta_a, lo, hi)
         for t in range(n_steps):
-            if cv is not None and t % chunk == 0:  # checkpoint: the state before step t
+            if save and t % chunk == 0:  # checkpoint: the state before step t
                 c = (t // chunk) * m
                 cv[c + lo : c + hi] = vl
                 if cur is not None:
@@ -518,7 +518,7 @@ def _backward(
     ``cb``/``rho``/``beta_a``/``gb`` (adaptive), ``cr``/``k_ref`` (refractory period),
     ``reset_grad`` (detached reset), ``gbeta``/``gthr`` (parameter gradients not needed),
     ``gs_dense`` (``dL/ds`` is one value per step for every neuron, as from ``spikes.sum()``; else
-    ``True`` and a row per step).
+    ``True`` and a row per step, as for a layer of one neuron whatever its stride).
 
     ``cv, ci, cb, cr`` are the forward's checkpoints (see :func:`_forward`). Chunks are visited last
     to first. Each is replayed from its checkpoint and the saved input by :func:`_step`, the
@@ -580,7 +580,7 @@ def _backward(
             cf = min(c, n_chunks - 1) * m  # views stay in range where unused
             vfirst = cv[cf + lo : cf + hi]
             nq = chunk if rep else max(t1 - t0, 0)
-            q = 0
+            q = nq - nq  # an int64, not the literal 0: one compiled _pair_views serves both calls
             while q < nq:
                 # steps q and q + 1 (clamped where there is none: its views are then unused)
                 (
@@ -697,13 +697,18 @@ class CPUEngine:
         ckpt = {k: buffers.empty((n_ckpt, m), x.dtype) for k in names} if save else {}
         p = {k: _param(t) for k, t in params.items()}
         s = {k: None if t is None else t.numpy() for k, t in state.items()}
-        c = {k: ckpt[k].view(-1).numpy() if k in ckpt else None for k in ("v", "i", "b", "refrac")}
+        unused = np.empty(0, s["v"].dtype)  # the model's checkpoint planes when nothing is saved
+        c = {
+            k: ckpt[k].view(-1).numpy() if k in ckpt else unused if k in names else None
+            for k in ("v", "i", "b", "refrac")
+        }
         _forward(
             _flat(x), x.stride(0), t_len, s["v"], s["i"], s["b"], s["refrac"],
             p["beta"], p["alpha"] if cfg.synaptic else None, p["threshold"], p["v_reset"],
             p["rho"] if cfg.adaptive else None, p["beta_a"] if cfg.adaptive else None,
             *_reset_coefficients(cfg, x.dtype), _scalar(cfg.refractory, x.dtype),
-            spikes.view(-1).numpy(), _streams(spikes), c["v"], c["i"], c["b"], c["refrac"], CHUNK,
+            spikes.view(-1).numpy(), _streams(spikes), save, c["v"], c["i"], c["b"], c["refrac"],
+            CHUNK,
             _block(m, 1),
         )  # fmt: skip
         return spikes, ((x, *ckpt.values()) if save else ())
@@ -731,7 +736,7 @@ class CPUEngine:
         g = {k: None if t is None else t.numpy() for k, t in grads.items()}
         gs = grad_spikes.to(x.dtype)
         _backward(
-            _flat(gs), gs.stride(0), True if m > 1 and gs.stride(1) == 1 else None,
+            _flat(gs), gs.stride(0), True if m == 1 or gs.stride(1) == 1 else None,
             _flat(x), x.stride(0), t_len, c["v"], c["i"], c["b"], c["refrac"], CHUNK,
             p["beta"], p["alpha"] if syn else None, p["threshold"], p["v_reset"],
             p["rho"] if ada else None, p["beta_a"] if ada else None,

@@ -95,7 +95,10 @@ def load(
         ValueError,
     ) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"checkpoint {str(path)!r} cannot be read: {first}") from err
+        raise UserError(
+            f"checkpoint {str(path)!r} cannot be read: it is not a spikeflow training checkpoint "
+            f"(a file written by torch.save) or it is damaged; the reader said: {first}"
+        ) from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise UserError(f"checkpoint {str(path)!r} is not a spikeflow training checkpoint")
     if payload.get("version") != VERSION:
