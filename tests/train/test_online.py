@@ -7,8 +7,9 @@ from spikeflow import data, models
 from spikeflow import loss as losses
 from spikeflow.errors import UserError
 from spikeflow.functional.lif import LIFState, lif_step
+from spikeflow.nn import TimeDistributed
 from spikeflow.train.config import TrainConfig
-from spikeflow.train.online import online_step, trace_decays
+from spikeflow.train.online import bias_excess, online_step, trace_decays
 from spikeflow.train.trainer import Trainer
 
 B = 5
@@ -68,7 +69,8 @@ def test_memory_held_for_backward_does_not_grow_with_t():
 
 def test_one_layer_gradient_is_the_papers_trace_rule():
     """W of Linear -> LIF: grad = sum_t dL[t]/du[t] (x) a[t] / T, a[t] = beta a[t-1] + x[t];
-    the bias gets sum_t dL[t]/du[t] / T."""
+    the bias (a weight on a constant input of one) gets sum_t dL[t]/du[t] c[t] / T,
+    c[t] = beta c[t-1] + 1."""
     steps, beta = 9, 0.8
     net = mlp(hidden=(), beta=beta)
     torch.manual_seed(4)
@@ -78,22 +80,42 @@ def test_one_layer_gradient_is_the_papers_trace_rule():
     params = net.head.params()
     flat = x.reshape(steps, B, -1)
     grad_w, grad_b = torch.zeros_like(linear.weight), torch.zeros_like(linear.bias)
-    trace = torch.zeros(B, flat.shape[-1])
+    trace, bias_trace = torch.zeros(B, flat.shape[-1]), 0.0
     state = LIFState(torch.zeros(B, 3), torch.zeros(B, 3))
     with torch.no_grad():
         currents = flat @ linear.weight.T + linear.bias
     for t in range(steps):
-        trace = beta * trace + flat[t]
+        trace, bias_trace = beta * trace + flat[t], beta * bias_trace + 1
         current = currents[t].clone().requires_grad_()  # du[t]/dI[t] = 1
         s, next_state, _ = lif_step(current, state, params)
-        loss_t = losses.rate_ce(s[None], s[None], y) / steps
+        held = s[None].expand(steps, -1, -1)  # the step's output held for all T steps
+        loss_t = losses.rate_ce(held, held, y) / steps  # cross-entropy on the logits T * s[t]
         (du,) = torch.autograd.grad(loss_t, current)
         grad_w += du.T @ trace
-        grad_b += du.sum(0)
+        grad_b += du.sum(0) * bias_trace
         state = LIFState(*(v.detach() for v in next_state))
     assert grad_w.abs().sum() > 0
     torch.testing.assert_close(linear.weight.grad, grad_w)
     torch.testing.assert_close(linear.bias.grad, grad_b)
+
+
+def test_each_step_is_scored_as_a_whole_output_holding_that_step():
+    steps, seen = 6, []
+    net = mlp()
+    x, y = torch.rand(steps, B, 1, 3, 3) * 2, torch.randint(0, 3, (B,))
+
+    def objective(out):
+        seen.append(out.spikes.detach().clone())
+        return losses.rate_ce(out.spikes, out.v, y)
+
+    loss, out = online_step(net, x, objective)
+    *per_step, whole = seen
+    assert len(per_step) == steps
+    for t, held in enumerate(per_step):
+        assert held.shape == (steps, B, 3)
+        torch.testing.assert_close(held, out.spikes[t].expand(steps, -1, -1))
+    torch.testing.assert_close(whole, out.spikes)
+    torch.testing.assert_close(loss, losses.rate_ce(out.spikes, out.v, y))
 
 
 def test_refuses_what_it_cannot_trace():
@@ -129,3 +151,22 @@ def test_online_training_learns_digits(tmp_path):
     trainer = Trainer(cfg, bundle, tmp_path, progress=False)
     assert trainer.fit() == "finished"
     assert trainer.evaluate(bundle.test).accuracy > 0.6
+
+
+@pytest.mark.parametrize(
+    ("layer", "out_shape", "bias_shape"),
+    [
+        (torch.nn.Linear(4, 3), (1, B, 3), (3,)),
+        (torch.nn.Conv1d(2, 3, 1), (1, B, 3, 5), (3, 1)),
+        (torch.nn.Conv2d(2, 3, 1), (1, B, 3, 5, 4), (3, 1, 1)),
+    ],
+)
+def test_bias_trace_adds_the_bias_times_the_trace_less_one(layer, out_shape, bias_shape):
+    wrapped = TimeDistributed(layer)
+    extra = bias_excess(wrapped, torch.zeros(out_shape), 1.0 + 0.8)
+    assert extra.shape == bias_shape
+    want = (0.8 * layer.bias).reshape(bias_shape).expand(out_shape[2:])
+    torch.testing.assert_close((torch.zeros(out_shape) + extra)[0, 0], want)
+    assert bias_excess(wrapped, torch.zeros(out_shape), 1.0) == 0.0  # the first step: c[0] = 1
+    no_bias = TimeDistributed(torch.nn.Linear(4, 3, bias=False))
+    assert bias_excess(no_bias, torch.zeros(1, B, 3), 1.8) == 0.0
