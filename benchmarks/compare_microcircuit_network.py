@@ -18,9 +18,9 @@ background). Two modes:
 
 Usage (benchmark environment)::
 
-    .venv-bench/bin/python benchmarks/microcircuit_same_network.py --scale 0.1 --duration 0.3 \\
+    .venv-bench/bin/python benchmarks/compare_microcircuit_network.py --scale 0.1 --duration 0.3 \\
         --background dc
-    .venv-bench/bin/python benchmarks/microcircuit_same_network.py --scale 0.1 --duration 5 \\
+    .venv-bench/bin/python benchmarks/compare_microcircuit_network.py --scale 0.1 --duration 5 \\
         --background poisson
 """
 
