@@ -162,7 +162,7 @@ GIB_MARGIN = 1.0
 
 def fits(lib: str, scale: float, thalamic: bool) -> tuple[bool, float, float]:
     """(whether ``lib`` at ``scale`` fits in the memory available now, estimate, available), GiB."""
-    from spikeflow.sim.memory import available_bytes
+    from spikeflow.memory import available_bytes
     from spikeflow.sim.microcircuit import derive
 
     need = GIB_BASE[lib] + GIB_PER_MSYN[lib] * derive(scale, thalamic=thalamic).n_synapses / 1e6
