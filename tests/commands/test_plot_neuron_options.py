@@ -1,0 +1,38 @@
+"""``spikeflow plot neuron``: the options of one model change its response as they should."""
+
+from __future__ import annotations
+
+import math
+import re
+
+from spikeflow.cli import main
+
+
+def _spikes(tmp_path, capsys, *args: str) -> int:
+    out = tmp_path / "n.png"
+    argv = ["plot", "neuron", "--num-steps", "100", "--dpi", "20", "--out", str(out), *args]
+    assert main(argv) == 0
+    assert out.stat().st_size > 0
+    return int(re.search(r"(\d+) spikes", capsys.readouterr().out).group(1))
+
+
+def test_synaptic_alpha_is_the_decay_that_tau_syn_gives(tmp_path, capsys):
+    base = ("--model", "synaptic", "--current", "3")
+    by_tau = _spikes(tmp_path, capsys, *base, "--tau-syn", "2")
+    by_alpha = _spikes(tmp_path, capsys, *base, "--alpha", f"{math.exp(-1 / 2):.12f}")
+    assert by_tau == by_alpha > 0
+
+
+def test_alif_adaptation_options_slow_the_neuron(tmp_path, capsys):
+    base = ("--model", "alif", "--current", "3")
+    free = _spikes(tmp_path, capsys, *base, "--beta-a", "0")
+    adapted = _spikes(tmp_path, capsys, *base, "--beta-a", "1")
+    forgotten = _spikes(tmp_path, capsys, *base, "--beta-a", "1", "--tau-adapt", "1")
+    assert free > adapted > 0 and forgotten > adapted
+
+
+def test_reset_none_keeps_firing_where_reset_zero_starts_again(tmp_path, capsys):
+    base = ("--current", "3", "--refractory", "0")
+    zero = _spikes(tmp_path, capsys, *base, "--reset", "zero")
+    none = _spikes(tmp_path, capsys, *base, "--reset", "none")
+    assert 0 < zero < none

@@ -1,0 +1,71 @@
+"""``spikeflow train``: the model and optimisation options reach the run they describe."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import torch
+
+from spikeflow.cli import main
+from spikeflow.train import checkpoint
+
+# the reference backend: no numba kernel is compiled for the options below
+TINY = [
+    "--limit-train", "64", "--limit-test", "32", "--hidden", "8", "--num-steps", "3",
+    "--epochs", "1", "--batch-size", "32", "--threads", "1", "--device", "cpu", "--quiet",
+    "--backend", "reference",
+]  # fmt: skip
+
+
+def test_neuron_loss_and_optimiser_options_reach_the_checkpoint(tmp_path):
+    argv = [
+        "train", *TINY, "--out", str(tmp_path), "--surrogate", "fast_sigmoid",
+        "--reset", "zero", "--learn-beta", "--loss", "count_mse", "--regularizer", "l2",
+        "--reg-weight", "0.01", "--optimizer", "sgd", "--dist-backend", "gloo",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    payload = checkpoint.load(tmp_path)
+    config = payload["config"]
+    assert (config["surrogate"], config["reset"], config["loss"]) == (
+        "fast_sigmoid",
+        "zero",
+        "count_mse",
+    )
+    assert (config["regularizer"], config["optimizer"], config["backend"]) == (
+        "l2",
+        "sgd",
+        "reference",
+    )
+    assert config["learn_beta"] is True
+    betas = [v for k, v in payload["model"].items() if k.endswith("beta")]
+    assert betas and any(not torch.allclose(b, torch.tensor(0.9)) for b in betas)  # learnt
+    state = payload["optimizer"]["state"]
+    assert state and all("momentum_buffer" in s and "exp_avg" not in s for s in state.values())
+    assert math.isfinite(json.loads((tmp_path / "metrics.json").read_text())["test"]["loss"])
+
+
+def test_rsnn_one_to_one_connectivity_has_one_recurrent_weight_per_neuron(tmp_path):
+    argv = [
+        "train",
+        *TINY,
+        "--model",
+        "rsnn",
+        "--connectivity",
+        "one_to_one",
+        "--out",
+        str(tmp_path),
+    ]
+    assert main(argv) == 0
+    payload = checkpoint.load(tmp_path)
+    assert payload["config"]["connectivity"] == "one_to_one"
+    weights = {k: tuple(v.shape) for k, v in payload["model"].items() if k.endswith("weight")}
+    assert (8,) in weights.values() and (8, 8) not in weights.values(), weights  # a diagonal
+
+
+def test_online_training_runs_and_is_recorded(tmp_path):
+    assert main(["train", *TINY, "--online", "--out", str(tmp_path)]) == 0
+    payload = checkpoint.load(tmp_path)
+    assert payload["config"]["online"] is True
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert len(metrics["epochs"]) == 1 and math.isfinite(metrics["epochs"][0]["train_loss"])
