@@ -36,3 +36,10 @@ def test_reset_none_keeps_firing_where_reset_zero_starts_again(tmp_path, capsys)
     zero = _spikes(tmp_path, capsys, *base, "--reset", "zero")
     none = _spikes(tmp_path, capsys, *base, "--reset", "none")
     assert 0 < zero < none
+
+
+def test_gain_scales_the_input_and_threshold_sets_the_firing_level(tmp_path, capsys):
+    default = _spikes(tmp_path, capsys, "--current", "1.5")
+    quiet = _spikes(tmp_path, capsys, "--current", "1.5", "--gain", "0.01")
+    eager = _spikes(tmp_path, capsys, "--current", "1.5", "--threshold", "0.5")
+    assert quiet == 0 < default < eager

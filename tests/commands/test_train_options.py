@@ -69,3 +69,44 @@ def test_online_training_runs_and_is_recorded(tmp_path):
     assert payload["config"]["online"] is True
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert len(metrics["epochs"]) == 1 and math.isfinite(metrics["epochs"][0]["train_loss"])
+
+
+def test_optimisation_options_reach_the_optimizer_and_config(tmp_path):
+    argv = [
+        "train", *TINY, "--out", str(tmp_path), "--encoder", "direct", "--gain", "0.5",
+        "--beta", "0.8", "--threshold", "0.7", "--dropout", "0.2", "--regularizer", "upper",
+        "--reg-rate", "0.2", "--weight-decay", "0.001", "--clip-grad", "0.5", "--patience", "3",
+        "--lr", "0.01", "--schedule", "none", "--eval-batch-size", "16", "--seed", "3",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    payload = checkpoint.load(tmp_path)
+    config = payload["config"]
+    expected = {"encoder": "direct", "gain": 0.5, "beta": 0.8, "threshold": 0.7, "dropout": 0.2,
+                "regularizer": "upper", "reg_rate": 0.2, "clip_grad": 0.5, "patience": 3,
+                "eval_batch_size": 16, "seed": 3}  # fmt: skip
+    assert {k: config[k] for k in expected} == expected
+    group = payload["optimizer"]["param_groups"][0]
+    assert (group["lr"], group["weight_decay"]) == (0.01, 0.001)  # no schedule: lr as given
+
+
+def test_checkpointed_segments_repeat_the_plain_run_and_tbptt_does_not(tmp_path):
+    def run(name, *extra):
+        assert (
+            main(["train", *TINY, "--num-steps", "4", *extra, "--out", str(tmp_path / name)]) == 0
+        )
+        return json.loads((tmp_path / name / "metrics.json").read_text())
+
+    run("plain")
+    segmented = run("segmented", "--checkpoint-every", "2")
+    truncated, amp = run("tbptt", "--tbptt", "2"), run("amp", "--amp")
+    assert segmented["config"]["checkpoint_every"] == 2 and truncated["config"]["tbptt"] == 2
+    weights = {
+        name: checkpoint.load(tmp_path / name)["model"] for name in ("plain", "segmented", "tbptt")
+    }
+    same = {
+        name: all(torch.allclose(weights["plain"][k], w[k], atol=1e-6) for k in w)
+        for name, w in weights.items()
+    }
+    assert same["segmented"]  # exact gradients, recomputed segment by segment
+    assert not same["tbptt"]  # gradients cut every 2 steps
+    assert amp["config"]["amp"] is True and math.isfinite(amp["epochs"][0]["train_loss"])
