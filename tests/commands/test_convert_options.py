@@ -23,3 +23,17 @@ def test_cnn_with_max_pooling_channel_wise_scales_on_the_reference_backend(tmp_p
     layers = json.dumps(metrics["energy"]["2"])
     assert "SpikingMaxPool" in layers, layers
     assert 0 <= metrics["snn"]["test_accuracy"]["2"] <= 1
+
+
+def test_mlp_run_options_reach_the_config(tmp_path, capsys):
+    argv = [
+        "convert", "--dataset", "digits", "--data-dir", str(tmp_path), "--hidden", "8",
+        "--epochs", "1", "--batch-size", "32", "--limit-train", "64", "--limit-test", "16",
+        "--num-steps", "2", "--calibration", "16", "--energy-samples", "2", "--v-init", "0.5",
+        "--device", "cpu", "--seed", "2", "--backend", "reference", "--quiet",
+        "--out", str(tmp_path / "run"),
+    ]  # fmt: skip
+    assert main(argv) == 0
+    config = json.loads((tmp_path / "run" / "metrics.json").read_text())["config"]
+    expected = {"dataset": "digits", "batch_size": 32, "v_init": 0.5, "device": "cpu", "seed": 2}
+    assert {k: config[k] for k in expected} == expected

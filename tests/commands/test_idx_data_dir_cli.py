@@ -5,6 +5,7 @@ import json
 import re
 
 import numpy as np
+import pytest
 
 from spikeflow.cli import main
 from spikeflow.data.idx import PARTS
@@ -50,3 +51,15 @@ def test_plot_raster_draws_a_sample_of_the_files_in_data_dir(tmp_path, capsys):
         == 0
     )
     assert "0 spikes from 1568 inputs" in capsys.readouterr().out  # no change reaches 2
+
+
+def test_plot_raster_old_steps_flag_still_works_with_a_future_warning(tmp_path, capsys):
+
+    with pytest.warns(FutureWarning, match="--num-steps"):
+        assert (
+            main(
+                ["plot", "raster", "--steps", "7", "--dpi", "20", "--out", str(tmp_path / "r.png")]
+            )
+            == 0
+        )
+    assert "over 7 steps" in capsys.readouterr().out

@@ -43,3 +43,18 @@ def test_gain_scales_the_input_and_threshold_sets_the_firing_level(tmp_path, cap
     quiet = _spikes(tmp_path, capsys, "--current", "1.5", "--gain", "0.01")
     eager = _spikes(tmp_path, capsys, "--current", "1.5", "--threshold", "0.5")
     assert quiet == 0 < default < eager
+
+
+def test_beta_tau_and_dt_give_one_decay_and_onset_delays_the_current(tmp_path, capsys):
+    by_tau = _spikes(tmp_path, capsys, "--tau", "20")
+    by_beta = _spikes(tmp_path, capsys, "--beta", f"{math.exp(-1 / 20):.12f}")
+    by_dt = _spikes(tmp_path, capsys, "--dt", "0.5", "--tau", "10")  # the same dt / tau
+    late = _spikes(tmp_path, capsys, "--onset", "60")
+    assert by_tau == by_beta == by_dt > late > 0
+
+
+def test_izhikevich_presets_fire_differently(tmp_path, capsys):
+    base = ("--model", "izhikevich")
+    regular = _spikes(tmp_path, capsys, *base, "--preset", "regular_spiking")
+    chattering = _spikes(tmp_path, capsys, *base, "--preset", "chattering")
+    assert chattering != regular and min(regular, chattering) > 0

@@ -23,6 +23,7 @@ def test_neuron_loss_and_optimiser_options_reach_the_checkpoint(tmp_path):
         "train", *TINY, "--out", str(tmp_path), "--surrogate", "fast_sigmoid",
         "--reset", "zero", "--learn-beta", "--loss", "count_mse", "--regularizer", "l2",
         "--reg-weight", "0.01", "--optimizer", "sgd", "--dist-backend", "gloo",
+        "--ddp-timeout", "30",
     ]  # fmt: skip
     assert main(argv) == 0
     payload = checkpoint.load(tmp_path)
@@ -110,3 +111,12 @@ def test_checkpointed_segments_repeat_the_plain_run_and_tbptt_does_not(tmp_path)
     assert same["segmented"]  # exact gradients, recomputed segment by segment
     assert not same["tbptt"]  # gradients cut every 2 steps
     assert amp["config"]["amp"] is True and math.isfinite(amp["epochs"][0]["train_loss"])
+
+
+def test_evaluate_options_pick_the_samples_and_device(tmp_path):
+    assert main(["train", *TINY, "--out", str(tmp_path / "run")]) == 0
+    argv = ["evaluate", str(tmp_path / "run"), "--limit-test", "16", "--device", "cpu",
+            "--data-dir", str(tmp_path), "--out", str(tmp_path / "ev")]  # fmt: skip
+    assert main(argv) == 0
+    metrics = json.loads((tmp_path / "ev" / "metrics.json").read_text())
+    assert metrics["test"]["samples"] == 16

@@ -16,3 +16,5 @@ def test_batch_runs_copies_and_the_seed_repeats_a_run(tmp_path, capsys):
     batch = run("batch", "--seed", "4", "--batch", "2")
     assert one["seed"] == 4 and batch["batch"] == 2
     assert one["rate_hz"] == again["rate_hz"]
+    coarse = run("coarse", "--dt", "0.2")
+    assert coarse["dt_ms"] == 0.2 and coarse["duration_ms"] == 20
