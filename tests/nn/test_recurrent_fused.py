@@ -13,11 +13,15 @@ import spikeflow as sf
 from spikeflow.errors import UserError
 from spikeflow.functional import RecurrentState, recurrent_step, scan
 
+from ..variant_matrix import pairwise
+
 SURROGATES = ("atan", "sigmoid", "fast_sigmoid", "triangle", "erfc")
 GRAD_STATES = ("v", "i", "b")
 
 
-def _model(kind: str, n: int, conn: str, rng: random.Random, per_neuron: bool) -> sf.nn.Recurrent:
+def _model(
+    kind: str, n: int, conn: str, rng: random.Random, per_neuron: bool, fixed: dict | None = None
+) -> sf.nn.Recurrent:
     spike = {
         "reset": rng.choice(("subtract", "zero", "none")),
         "refractory": rng.choice((0, 0, 2)),
@@ -26,6 +30,7 @@ def _model(kind: str, n: int, conn: str, rng: random.Random, per_neuron: bool) -
         "threshold": torch.rand(n) * 0.5 + 0.75 if per_neuron else 1.0,
         "learn_threshold": True,
     }
+    spike.update(fixed or {})
     beta = torch.rand(n) * 0.3 + 0.6 if per_neuron else 0.85
     if kind == "lif":
         neuron = sf.nn.LIF(beta=beta, learn_beta=True, **spike)
@@ -92,16 +97,12 @@ def _compare(model: sf.nn.Recurrent, x: torch.Tensor, state: RecurrentState, tol
         torch.testing.assert_close(g, g_ref, rtol=tol, atol=tol * scale, msg=f"leaf {k}")
 
 
-@pytest.mark.parametrize("seed", range(12))
-@pytest.mark.parametrize("conn", ["dense", "one_to_one"])
-def test_fused_recurrent_equals_reference_random(seed: int, conn: str) -> None:
+def _run_case(seed, kind, conn, dtype, per_neuron, fixed=None):
     rng = random.Random(seed)
-    kind = ("lif", "synaptic", "if", "alif")[seed % 4]
-    dtype = torch.float64 if seed % 3 else torch.float32
     n = rng.choice((1, 5, 16, 33))
     t_len = rng.choice((1, 7, 16, 17, 40))
     batch = rng.choice(((1,), (3,), (2, 3)))
-    model = _model(kind, n, conn, rng, per_neuron=seed % 2 == 1).to(dtype)
+    model = _model(kind, n, conn, rng, per_neuron, fixed).to(dtype)
     gen = torch.Generator().manual_seed(seed)
     x = torch.round((torch.randn(t_len, *batch, n, generator=gen) * 0.6 + 0.3) * 256) / 256
     x = x.to(dtype).requires_grad_()
@@ -109,15 +110,53 @@ def test_fused_recurrent_equals_reference_random(seed: int, conn: str) -> None:
     _compare(model, x, state, 1e-4 if dtype == torch.float32 else 1e-9)
 
 
+#: model, connectivity, dtype, refractory period, detached reset, per-neuron parameters: each
+#: combination is a compiled variant of the kernel; the default suite runs a pairwise cover
+#: (tests/variant_matrix.py), each with its own surrogate (every surrogate appears; the surrogates'
+#: code is the CPU kernel's, compared for each one in tests/kernels), random shapes and reset mode
+COVER = pairwise(
+    ("lif", "synaptic", "if", "alif"),
+    ("dense", "one_to_one"),
+    (torch.float32, torch.float64),
+    (0, 2),
+    (True, False),
+    (False, True),
+)
+
+
+@pytest.mark.parametrize("case", range(len(COVER)))
+def test_fused_recurrent_equals_reference_cover(case: int) -> None:
+    kind, conn, dtype, refractory, detach, per_neuron = COVER[case]
+    fixed = {
+        "refractory": refractory,
+        "detach_reset": detach,
+        "surrogate": SURROGATES[case % len(SURROGATES)],
+    }
+    _run_case(100 + case, kind, conn, dtype, per_neuron, fixed)
+
+
+@pytest.mark.matrix
+@pytest.mark.parametrize("seed", range(12))
+@pytest.mark.parametrize("conn", ["dense", "one_to_one"])
+def test_fused_recurrent_equals_reference_random(seed: int, conn: str) -> None:
+    """Random settings of every kind (each a compiled variant of its own: ``make test-matrix``)."""
+    kind = ("lif", "synaptic", "if", "alif")[seed % 4]
+    dtype = torch.float64 if seed % 3 else torch.float32
+    _run_case(seed, kind, conn, dtype, per_neuron=seed % 2 == 1)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    "dtype", [torch.float32, pytest.param(torch.float64, marks=pytest.mark.matrix)]
+)
 def test_fused_recurrent_blocked_rows(threads: int, dtype: torch.dtype) -> None:
     """Batches wide enough for the kernel's blocked paths: the backward's product takes eight,
     then four, then single rows of a part, the forward's recurrent input and the weight gradient
     four spikes (columns, rows) per pass; an odd width leaves a remainder in each."""
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     rng = random.Random(100)
-    model = _model("lif", 33, "dense", rng, per_neuron=False).to(dtype)
+    fixed = {"refractory": 0, "detach_reset": True, "surrogate": "atan"}  # COVER[0]'s variant
+    model = _model("lif", 33, "dense", rng, per_neuron=False, fixed=fixed).to(dtype)
     gen = torch.Generator().manual_seed(100)
     x = torch.round((torch.randn(12, 29, 33, generator=gen) * 0.6 + 0.3) * 256) / 256
     x = x.to(dtype).requires_grad_()

@@ -293,31 +293,20 @@ def _weight_grad_rows_impl(gu, sp, w1, gw, idx, c):
     return one_to_one
 
 
-def _urow(uo, t, b, u):
-    """Where step ``t`` of row ``b`` puts its total input: ``uo[t, b]`` (saved for backward), or
-    the scratch row ``u`` where nothing is saved (``uo`` is ``None``)."""
-
-
-@overload(_urow, inline="always")
-def _urow_impl(uo, t, b, u):
-    if isinstance(uo, types.NoneType):
-        return lambda uo, t, b, u: u
-    return lambda uo, t, b, u: uo[t, b]
-
-
 @njit(cache=True, parallel=True, error_model="numpy")
 def _forward(
     x, s0, wt, w1, v, cur, adapt, refrac,
     beta, alpha, thr, v_reset, rho, beta_a, c_sub, c_zero, k_ref,
-    spikes, uo, cv, ci, cb, cr, chunk, parts,
+    spikes, save, uo, cv, ci, cb, cr, chunk, parts,
 ):  # fmt: skip
     """The recurrent layer over ``x`` ``[T, B, N]``, in place on the state ``v, cur, adapt,
     refrac`` (``[B, N]``, ``None`` where the model lacks the term), from the spikes ``s0``
     ``[B, N]``. ``wt`` is ``W^T`` (dense; ``w1`` is then ``None``) or ``None`` (one-to-one
-    ``w1`` ``[N]``). Parameters are flat ``[B * N]`` arrays or scalars. ``uo`` (``[T, B, N]`` or
-    ``None``) receives the total input ``x_t + W s_{t-1}``, and ``cv, ci, cb, cr``
-    (``[ceil(T / chunk), B, N]`` or ``None``) the state before steps ``0, chunk, ...``, for the
-    backward. The batch runs in ``parts`` parallel parts."""
+    ``w1`` ``[N]``). Parameters are flat ``[B * N]`` arrays or scalars. Where ``save`` (a runtime
+    flag: one compiled variant serves training and inference), ``uo`` (``[T, B, N]``) receives the
+    total input ``x_t + W s_{t-1}``, and ``cv, ci, cb, cr`` (``[ceil(T / chunk), B, N]``,
+    ``None`` where the model lacks the term) the state before steps ``0, chunk, ...``, for the
+    backward; otherwise they are empty arrays. The batch runs in ``parts`` parallel parts."""
     n_steps, nb, n = x.shape
     dt = x.dtype.type
     for p in prange(parts):
@@ -329,7 +318,7 @@ def _forward(
             vr, rh, ba = _prow(v_reset, b, n), _prow(rho, b, n), _prow(beta_a, b, n)
             sp = s0[b]
             for t in range(n_steps):
-                if cv is not None and t % chunk == 0:
+                if save and t % chunk == 0:
                     c = t // chunk
                     cv[c, b] = vl
                     if cur is not None:
@@ -338,7 +327,7 @@ def _forward(
                         cb[c, b] = bl
                     if refrac is not None:
                         cr[c, b] = rl
-                u = _urow(uo, t, b, u0)
+                u = uo[t, b] if save else u0
                 _recurrent_input(u, x[t, b], sp, wt, w1, r, idx)
                 ss = spikes[t, b]
                 for k in range(n):

@@ -64,16 +64,20 @@ class FusedRecurrent(torch.autograd.Function):
         dense = w.dim() == 2
         save = any(ctx.needs_input_grad)
         n_ckpt = math.ceil(t_len / rc.CHUNK)
+        # without save, the model's planes are empty arrays (one compiled variant for both)
+        unused = x3.new_empty((0, 0, 0))
         ckpt = {
             k: (
-                torch.empty(n_ckpt, nb, n, dtype=x3.dtype)
-                if save and state[k] is not None
-                else None
+                None
+                if state[k] is None
+                else torch.empty(n_ckpt, nb, n, dtype=x3.dtype)
+                if save
+                else unused
             )
             for k in ("v", "i", "b", "refrac")
         }
         spikes = torch.empty_like(x3)
-        u = torch.empty_like(x3) if save else None
+        u = torch.empty_like(x3) if save else unused
         p = {k: cpu._param(t) for k, t in params.items()}
         rc._forward(
             x3.numpy(), sp0.numpy(), w.T.contiguous().numpy() if dense else None,
@@ -81,7 +85,7 @@ class FusedRecurrent(torch.autograd.Function):
             p["beta"], p["alpha"] if cfg.synaptic else None, p["threshold"], p["v_reset"],
             p["rho"] if cfg.adaptive else None, p["beta_a"] if cfg.adaptive else None,
             *cpu._reset_coefficients(cfg, x3.dtype), cpu._scalar(cfg.refractory, x3.dtype),
-            spikes.numpy(), _numpy(u), *(_numpy(ckpt[k]) for k in ("v", "i", "b", "refrac")),
+            spikes.numpy(), save, _numpy(u), *(_numpy(ckpt[k]) for k in ("v", "i", "b", "refrac")),
             rc.CHUNK, rc.parts(nb),
         )  # fmt: skip
         if save:
