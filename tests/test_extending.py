@@ -134,3 +134,35 @@ def test_every_trainable_kind_builds_a_model(name):
     net = models.build("mlp", (1, 2, 2), 3, hidden=(5,), neuron=name)
     out = net(torch.rand(3, 2, 1, 2, 2))
     assert out.spikes.shape == (3, 2, 3)
+
+
+def test_an_incomplete_extension_names_the_method_it_lacks():
+    """The base classes' abstract methods say which method the new class must implement."""
+    import numpy as np
+
+    import spikeflow as sf
+    from spikeflow.sim.groups import NeuronGroup
+
+    class Bare(sf.nn.Neuron):
+        pass
+
+    bare = Bare(backend="cpu")
+    with pytest.raises(NotImplementedError, match=r"Bare must implement params\(\)"):
+        bare.params()
+    with pytest.raises(NotImplementedError, match=r"Bare must implement initial_state\(x_t\)"):
+        bare.initial_state(torch.zeros(2, 3))
+    assert "backend='cpu'" in repr(bare) and repr(Bare()) == "Bare()"
+
+    class Flat(sg.Surrogate):
+        name = "flat"
+
+    with pytest.raises(NotImplementedError, match=r"Flat must implement primitive\(x\)"):
+        Flat().primitive(torch.zeros(3))
+    with pytest.raises(NotImplementedError, match=r"Flat must implement grad\(x\)"):
+        Flat().grad(torch.zeros(3))
+
+    class Group(NeuronGroup):
+        pass
+
+    with pytest.raises(NotImplementedError, match=r"Group must implement build\(\)"):
+        Group(4, "g").build(1, np.random.default_rng(0), 0.1)

@@ -115,7 +115,7 @@ class Surrogate:
         Returns:
             ``P(x)``, same shape.
         """
-        raise NotImplementedError
+        raise NotImplementedError(f"surrogate {type(self).__name__} must implement primitive(x)")
 
     def grad(self, x: Tensor) -> Tensor:
         """Derivative of :meth:`primitive`: the surrogate derivative of the spike.
@@ -126,7 +126,7 @@ class Surrogate:
         Returns:
             ``dP/dx``, same shape.
         """
-        raise NotImplementedError
+        raise NotImplementedError(f"surrogate {type(self).__name__} must implement grad(x)")
 
     def __call__(self, x: Tensor) -> Tensor:
         return spike(x, self)

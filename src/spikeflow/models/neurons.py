@@ -7,7 +7,7 @@ whether the fused kernels run it and whether :func:`spikeflow.interop.to_nir` ex
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from spikeflow import kernels
@@ -121,12 +121,6 @@ class NeuronConfig:
         check_choice("reset", self.reset, RESET_MODES)
         check_choice("surrogate", self.surrogate, surrogates.available())
         check_choice("backend", self.backend, kernels.BACKENDS)
-
-    def as_dict(self) -> dict:
-        """Returns:
-        The options as a plain dict.
-        """
-        return asdict(self)
 
 
 def make_neuron(cfg: NeuronConfig, size: int | None = None) -> snn.ThresholdNeuron:

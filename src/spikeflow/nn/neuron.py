@@ -171,11 +171,11 @@ class Neuron(nn.Module):
 
     def params(self) -> Any:
         """The parameter NamedTuple for ``step_fn``, built from buffers and parameters."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement params()")
 
     def initial_state(self, x_t: Tensor) -> tuple:
         """Fresh (resting) state for one time step of input ``x_t`` ``[B, ...]``."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must implement initial_state(x_t)")
 
     def check_params(self, x_t: Tensor) -> None:
         """Raise unless every parameter tensor fits one time step of input ``x_t`` ``[B, ...]``."""

@@ -60,7 +60,8 @@ class NeuronGroup:
         self.channels = channels
 
     def build(self, batch: int, rng: np.random.Generator, dt: float) -> GroupArrays:
-        raise NotImplementedError
+        """The group's arrays for the engine (each group kind builds its own)."""
+        raise NotImplementedError(f"neuron group {type(self).__name__} must implement build()")
 
     def channel_index(self, target: str) -> int:
         """Index of a synaptic channel, or :data:`engine.TARGET_V` for ``"v"`` (delta synapses)."""
