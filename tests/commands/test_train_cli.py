@@ -1,6 +1,7 @@
 """``spikeflow train / evaluate / info / demo`` from the command line: files, config precedence,
 resume, and one-line errors for bad input."""
 
+import argparse
 import json
 import subprocess
 import sys
@@ -147,6 +148,9 @@ def test_bad_config_key_and_corrupt_checkpoint(tmp_path, capsys):
     torch.save({"weights": torch.zeros(2)}, broken)
     assert main(["info", str(broken)]) == 2
     assert "not a spikeflow training checkpoint" in capsys.readouterr().err
+    torch.save({"weights": argparse.Namespace(a=1)}, broken)  # an object pickle must not run
+    assert main(["info", str(broken)]) == 2
+    assert "holds objects other than tensors and plain data" in capsys.readouterr().err
 
 
 #: runs `spikeflow train` with a SIGINT sent to itself after batch 5 of the second epoch (from the

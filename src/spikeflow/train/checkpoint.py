@@ -80,9 +80,14 @@ def load(
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:  # torch's own message advises weights_only=False: never
+        if "Unsupported global" in str(err):
+            raise UserError(
+                f"checkpoint {str(path)!r} cannot be read: it holds objects other than tensors "
+                "and plain data, which spikeflow refuses to load (loading them could run code)"
+            ) from err
         raise UserError(
-            f"checkpoint {str(path)!r} cannot be read: it holds objects other than tensors and "
-            "plain data, which spikeflow refuses to load (loading them could run code)"
+            f"checkpoint {str(path)!r} cannot be read: it is not a spikeflow training checkpoint "
+            "(a file written by torch.save) or it is damaged"
         ) from err
     # a damaged pickle inside the archive fails in the unpickler with any of these
     except (
