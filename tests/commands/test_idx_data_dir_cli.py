@@ -1,28 +1,16 @@
 """``spikeflow stdp`` and ``spikeflow plot raster`` on MNIST-layout IDX files in ``--data-dir``."""
 
-import gzip
 import json
 import re
 
-import numpy as np
 import pytest
 
 from spikeflow.cli import main
-from spikeflow.data.idx import PARTS
-from tests.data.test_idx import idx_bytes
+from tests.data.test_idx import write_set
 
 
 def _mnist_like(directory, n_train=8, n_test=4):
-    rng = np.random.default_rng(0)
-    arrays = {
-        "train_x": rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8),
-        "train_y": np.arange(n_train, dtype=np.uint8) % 10,
-        "test_x": rng.integers(0, 256, (n_test, 28, 28), dtype=np.uint8),
-        "test_y": np.arange(n_test, dtype=np.uint8) % 10,
-    }
-    directory.mkdir(parents=True, exist_ok=True)
-    for key, stem in PARTS.items():
-        (directory / f"{stem}.gz").write_bytes(gzip.compress(idx_bytes(arrays[key])))
+    write_set(directory, n_train, n_test, shape=(28, 28))
     return directory
 
 

@@ -18,12 +18,15 @@ def idx_bytes(array: np.ndarray, code: int = 0x08) -> bytes:
     return header + array.astype(array.dtype.newbyteorder(">")).tobytes()
 
 
-def write_set(directory: Path, n_train: int = 6, n_test: int = 4, gz: bool = True) -> None:
+def write_set(
+    directory: Path, n_train: int = 6, n_test: int = 4, gz: bool = True, shape=(5, 3)
+) -> dict:
+    """An IDX set of random ``shape`` images in ``directory``; returns its arrays."""
     rng = np.random.default_rng(0)
     arrays = {
-        "train_x": rng.integers(0, 256, (n_train, 5, 3), dtype=np.uint8),
+        "train_x": rng.integers(0, 256, (n_train, *shape), dtype=np.uint8),
         "train_y": np.arange(n_train, dtype=np.uint8) % 10,
-        "test_x": rng.integers(0, 256, (n_test, 5, 3), dtype=np.uint8),
+        "test_x": rng.integers(0, 256, (n_test, *shape), dtype=np.uint8),
         "test_y": np.arange(n_test, dtype=np.uint8) % 10,
     }
     directory.mkdir(parents=True, exist_ok=True)
