@@ -1,7 +1,7 @@
 """Parametrisations over a matrix of kernel settings, run in full only where it matters.
 
 Each combination of structural settings (model kind, refractory period, detached reset, dtype,
-surrogate, ...) is a numba variant of its own, compiled on first use in 3-6 s: the product of a
+surrogate, ...) is a numba variant of its own, compiled on first use in 3-10 s of CPU: the product of a
 few axes is most of the default suite's time. :func:`variant_matrix` gives every combination as a
 pytest parameter; the default suite runs a pairwise cover of them (every value of each axis meets
 every value of every other axis at least once), and the rest carry the ``matrix`` marker, run by
