@@ -697,9 +697,8 @@ class CPUEngine:
         ckpt = {k: buffers.empty((n_ckpt, m), x.dtype) for k in names} if save else {}
         p = {k: _param(t) for k, t in params.items()}
         s = {k: None if t is None else t.numpy() for k, t in state.items()}
-        unused = torch.empty(
-            0, dtype=x.dtype
-        ).numpy()  # the checkpoint planes when nothing is saved
+        # the model's checkpoint planes when nothing is saved (one compiled variant for both)
+        unused = torch.empty(0, dtype=x.dtype).numpy()
         c = {
             k: ckpt[k].view(-1).numpy() if k in ckpt else unused if k in names else None
             for k in ("v", "i", "b", "refrac")

@@ -77,6 +77,10 @@ def load(
         the payload dict (with ``format`` and ``version``).
     """
     path = resolve(path)
+    unreadable = (
+        f"checkpoint {str(path)!r} cannot be read: it is not a spikeflow training checkpoint "
+        "(a file written by torch.save) or it is damaged"
+    )
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:  # torch's own message advises weights_only=False: never
@@ -85,10 +89,7 @@ def load(
                 f"checkpoint {str(path)!r} cannot be read: it holds objects other than tensors "
                 "and plain data, which spikeflow refuses to load (loading them could run code)"
             ) from err
-        raise UserError(
-            f"checkpoint {str(path)!r} cannot be read: it is not a spikeflow training checkpoint "
-            "(a file written by torch.save) or it is damaged"
-        ) from err
+        raise UserError(unreadable) from err
     # a damaged pickle inside the archive fails in the unpickler with any of these
     except (
         zipfile.BadZipFile,
@@ -100,10 +101,7 @@ def load(
         ValueError,
     ) as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(
-            f"checkpoint {str(path)!r} cannot be read: it is not a spikeflow training checkpoint "
-            f"(a file written by torch.save) or it is damaged; the reader said: {first}"
-        ) from err
+        raise UserError(f"{unreadable}; the reader said: {first}") from err
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise UserError(f"checkpoint {str(path)!r} is not a spikeflow training checkpoint")
     if payload.get("version") != VERSION:
